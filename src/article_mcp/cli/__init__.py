@@ -1,0 +1,1 @@
+"""The `article-mcp` command line."""

@@ -1,0 +1,116 @@
+"""`article-mcp db ...`: migrate, rollback, status, verify."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.table import Table
+
+from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
+from article_mcp.db import connect, database_address
+from article_mcp.migrate import migrate, migration_state, rollback
+from article_mcp.verify import verify_schema
+
+
+def register(commands: Any) -> None:
+    """Add the `db` command group."""
+    db = commands.add_parser("db", help="migrate, roll back, inspect and verify the schema")
+    sub = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+
+    p = sub.add_parser("migrate", help="apply pending migrations")
+    p.add_argument("--to", type=int, default=None, metavar="N", help="stop at version N")
+    p.set_defaults(handler=migrate_command)
+
+    p = sub.add_parser("rollback", help="undo migrations (the latest one by default)")
+    p.add_argument("--to", type=int, default=None, metavar="N", help="undo every version above N (0: all)")
+    p.set_defaults(handler=rollback_command)
+
+    p = sub.add_parser("status", help="show applied and pending migrations")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=status_command)
+
+    p = sub.add_parser("verify", help="check tables, indexes and the vector extension (exit 1 if missing)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=verify_command)
+
+
+async def migrate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
+    """Apply pending migrations."""
+    async with database_address(ctx.settings) as dsn:
+        applied = await migrate(dsn, target=args.to)
+    for migration in applied:
+        ctx.console.print(f"applied {migration.version:04d}_{migration.name}")
+    if not applied:
+        ctx.console.print("nothing to apply: the schema is up to date")
+    return EXIT_OK
+
+
+async def rollback_command(args: argparse.Namespace, ctx: CommandContext) -> int:
+    """Undo migrations above a version."""
+    async with database_address(ctx.settings) as dsn:
+        target = args.to
+        if target is None:
+            conn = await connect(dsn)
+            try:
+                applied = (await migration_state(conn)).applied
+            finally:
+                await conn.close()
+            target = sorted(applied)[-2] if len(applied) > 1 else 0
+        undone = await rollback(dsn, target=target)
+    for migration in undone:
+        ctx.console.print(f"rolled back {migration.version:04d}_{migration.name}")
+    if not undone:
+        ctx.console.print("nothing to roll back")
+    return EXIT_OK
+
+
+async def status_command(args: argparse.Namespace, ctx: CommandContext) -> int:
+    """Show which migrations are applied."""
+    async with database_address(ctx.settings) as dsn:
+        conn = await connect(dsn)
+        try:
+            state = await migration_state(conn)
+        finally:
+            await conn.close()
+    rows = [
+        {"version": m.version, "name": m.name, "applied": m.version in state.applied} for m in state.available
+    ]
+    if args.json:
+        ctx.print_json({"current": state.current, "migrations": rows})
+        return EXIT_OK
+    table = Table("version", "name", "state", title=f"schema at version {state.current}")
+    for row in rows:
+        table.add_row(f"{row['version']:04d}", str(row["name"]), "applied" if row["applied"] else "pending")
+    ctx.console.print(table)
+    return EXIT_OK
+
+
+async def verify_command(args: argparse.Namespace, ctx: CommandContext) -> int:
+    """Check the schema; exit 1 with the list of what is missing."""
+    async with database_address(ctx.settings) as dsn:
+        conn = await connect(dsn)
+        try:
+            report = await verify_schema(conn)
+        finally:
+            await conn.close()
+    if args.json:
+        ctx.print_json(
+            {
+                "ok": report.ok,
+                "current_version": report.current_version,
+                "latest_version": report.latest_version,
+                "vector_extension": report.vector_version,
+                "missing": report.missing,
+            }
+        )
+    elif report.ok:
+        ctx.console.print(
+            f"schema OK: version {report.current_version}, pgvector {report.vector_version}", markup=False
+        )
+    else:
+        ctx.errors.print("schema incomplete; missing:", markup=False)
+        for item in report.missing:
+            ctx.errors.print(f"  - {item}", markup=False)
+        ctx.errors.print("run `article-mcp db migrate` to fix", markup=False)
+    return EXIT_OK if report.ok else EXIT_FAILURE

@@ -1,0 +1,79 @@
+"""Entry point of `article-mcp`: parse, run one handler, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import anyio
+from rich.console import Console
+
+from article_mcp.cli import db as db_commands
+from article_mcp.cli.common import EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, CommandContext
+from article_mcp.config import load_settings
+from article_mcp.errors import (
+    ArticleMcpError,
+    ConfigError,
+    InvalidInputError,
+    NotFoundError,
+    UnavailableError,
+)
+from article_mcp.logs import configure_logging
+
+# Each module adds its subcommands; the order is the order of `--help`.
+COMMAND_MODULES = (db_commands,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = argparse.ArgumentParser(
+        prog="article-mcp",
+        description="MCP server for markdown articles with embeddings kept current by a durable queue.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run one command and exit with its code."""
+    sys.exit(run(argv))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code; the one place errors become exit codes."""
+    args = build_parser().parse_args(argv)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        context = CommandContext(settings=settings, console=Console(highlight=False), errors=errors)
+        code: int = anyio.run(args.handler, args, context)
+    except KeyboardInterrupt:
+        return 130
+    except ArticleMcpError as exc:
+        errors.print(f"article-mcp: {_label(exc)}: {exc.message}", markup=False)
+        return _exit_code(exc)
+    return code
+
+
+def _label(exc: ArticleMcpError) -> str:
+    if isinstance(exc, ConfigError):
+        return "configuration error"
+    if isinstance(exc, UnavailableError):
+        return "unavailable"
+    if isinstance(exc, NotFoundError):
+        return "not found"
+    if isinstance(exc, InvalidInputError):
+        return "invalid input"
+    return "error"
+
+
+def _exit_code(exc: ArticleMcpError) -> int:
+    if isinstance(exc, UnavailableError):
+        return EXIT_UNAVAILABLE
+    if isinstance(exc, ConfigError | InvalidInputError):
+        return EXIT_USAGE
+    return EXIT_FAILURE

@@ -1,0 +1,158 @@
+"""Settings: every variable article-mcp reads, its default and its rules.
+
+Built once at the entry point (`load_settings`) and passed down; nothing else reads the
+environment. Variable names are those of the deployment guide, so operators keep them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from article_mcp.errors import ConfigError
+
+ProviderName = Literal["local", "ollama", "openai"]
+LogFormat = Literal["console", "json"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+DEFAULT_MODELS: dict[ProviderName, str] = {
+    "local": "all-MiniLM-L6-v2",
+    "ollama": "nomic-embed-text",
+    "openai": "text-embedding-3-small",
+}
+
+
+def default_data_dir() -> Path:
+    """Where the embedded database lives when ARTICLE_MCP_DATA_DIR is not set.
+
+    As root, the embedded server opens read/execute for all on every folder above its data
+    dir, so root gets a system folder whose parents are already open (not /root).
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/article-mcp")
+    return Path(platformdirs.user_data_dir("article-mcp", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every setting of article-mcp, read from the environment and an optional `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True, case_sensitive=False
+    )
+
+    # Database
+    database_url: SecretStr | None = None
+    article_mcp_data_dir: Path = Field(default_factory=default_data_dir)
+    database_pool_size: Annotated[int, Field(ge=2, le=100)] = 10
+
+    # Embedding provider
+    semantic_search_enabled: bool = True
+    embedding_provider: ProviderName = "local"
+    embedding_model: str | None = None
+    ollama_base_url: str = "http://localhost:11434"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    embedding_request_timeout: PositiveInt = 60_000
+    embedding_connect_timeout: PositiveInt = 5_000
+    embedding_requests_per_minute: NonNegativeInt = 0
+    embedding_tokens_per_minute: NonNegativeInt = 0
+    embedding_provider_batch_size: Annotated[int, Field(gt=0, le=2048)] = 64
+
+    # Queue and workers
+    embedding_queue_enabled: bool = True
+    embedding_worker_interval: PositiveInt = 5_000
+    embedding_max_retries: NonNegativeInt = 3
+    embedding_retry_backoff_base: PositiveInt = 1_000
+    embedding_batch_size: Annotated[int, Field(gt=0, le=1000)] = 1
+    embedding_cleanup_interval: PositiveInt = 24
+    embedding_cleanup_retention_days: PositiveInt = 30
+    embedding_worker_timeout: PositiveInt = 300_000
+    embedding_concurrent_workers: Annotated[int, Field(ge=0, le=64)] = 1
+
+    # Chunking
+    chunk_size: Annotated[int, Field(ge=32, le=8192)] = 240
+    chunk_overlap: NonNegativeInt = 32
+
+    # Search
+    text_search_config: Annotated[str, Field(pattern=r"^[a-z_]+$")] = "english"
+    hnsw_m: Annotated[int, Field(ge=2, le=100)] = 16
+    hnsw_ef_construction: Annotated[int, Field(ge=4, le=1000)] = 64
+    hnsw_ef_search: Annotated[int, Field(ge=1, le=1000)] = 100
+    bm25_k1: Annotated[float, Field(ge=0)] = 1.2
+    bm25_b: Annotated[float, Field(ge=0, le=1)] = 0.75
+    search_rrf_k: PositiveInt = 60
+
+    # Articles
+    article_max_bytes: PositiveInt = 1_000_000
+
+    # Server
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    auth_token: SecretStr | None = None
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "console"
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("CHUNK_OVERLAP: must be smaller than CHUNK_SIZE")
+        if self.embedding_provider == "openai" and self.semantic_search_enabled:
+            key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
+            if not key.strip():
+                raise ValueError("OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai")
+        if self.auth_token is not None and len(self.auth_token.get_secret_value()) < 16:
+            raise ValueError("AUTH_TOKEN: must be at least 16 characters")
+        return self
+
+    @property
+    def embedding_model_name(self) -> str:
+        """The model to embed with: EMBEDDING_MODEL, or the provider's default."""
+        return self.embedding_model or DEFAULT_MODELS[self.embedding_provider]
+
+    @property
+    def embedded_database(self) -> bool:
+        """True when article-mcp runs its own PostgreSQL (no DATABASE_URL)."""
+        return self.database_url is None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, or raise ConfigError with one line naming the variable and the rule."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+SECRET_SETTINGS = frozenset({"DATABASE_URL", "OPENAI_API_KEY", "AUTH_TOKEN"})
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per broken rule, each starting with the variable's name; secrets never shown."""
+    lines = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:
+            lines.append(message)
+            continue
+        name = str(error["loc"][0]).upper()
+        shown = "" if name in SECRET_SETTINGS else f" (got {error.get('input')!r})"
+        lines.append(f"{name}: {message[:1].lower()}{message[1:]}{shown}")
+    return "; ".join(lines)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, fit for logs and messages."""
+    password = urlsplit(url).password
+    if password:
+        url = url.replace(f":{password}@", ":***@", 1)
+    return re.sub(r"(?i)([?&]password)=[^&]*", r"\1=***", url)

@@ -1,0 +1,107 @@
+"""Settings: defaults of the deployment guide, and one clear line for a wrong value."""
+
+from __future__ import annotations
+
+import pytest
+
+from article_mcp.config import DEFAULT_MODELS, load_settings, redact_url
+from article_mcp.errors import ConfigError
+
+
+def test_defaults_match_the_deployment_guide() -> None:
+    s = load_settings(_env_file=None)
+    assert s.semantic_search_enabled is True
+    assert s.embedding_provider == "local"
+    assert s.embedding_queue_enabled is True
+    assert s.embedding_worker_interval == 5000
+    assert s.embedding_max_retries == 3
+    assert s.embedding_retry_backoff_base == 1000
+    assert s.embedding_batch_size == 1
+    assert s.embedding_provider_batch_size == 64
+    assert s.embedding_cleanup_interval == 24
+    assert s.embedding_cleanup_retention_days == 30
+    assert s.embedding_worker_timeout == 300_000
+    assert s.embedding_concurrent_workers == 1
+    assert s.ollama_base_url == "http://localhost:11434"
+    assert s.database_url is None and s.embedded_database
+
+
+@pytest.mark.parametrize("provider", ["local", "ollama", "openai"])
+def test_each_provider_has_a_default_model(provider: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBEDDING_PROVIDER", provider)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert load_settings(_env_file=None).embedding_model_name == DEFAULT_MODELS[provider]  # type: ignore[index]
+
+
+def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBEDDING_WORKER_INTERVAL", "250")
+    monkeypatch.setenv("EMBEDDING_QUEUE_ENABLED", "false")
+    s = load_settings(_env_file=None)
+    assert s.embedding_worker_interval == 250
+    assert s.embedding_queue_enabled is False
+
+
+def test_dotenv_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / ".env").write_text("EMBEDDING_MAX_RETRIES=7\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().embedding_max_retries == 7
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("EMBEDDING_WORKER_INTERVAL", "-5", "EMBEDDING_WORKER_INTERVAL: input should be greater than 0"),
+        ("EMBEDDING_PROVIDER", "cohere", "EMBEDDING_PROVIDER: input should be 'local', 'ollama' or 'openai'"),
+        ("EMBEDDING_MAX_RETRIES", "many", "EMBEDDING_MAX_RETRIES: input should be a valid integer"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT: input should be 'console' or 'json'"),
+    ],
+)
+def test_a_wrong_value_names_the_variable_and_the_rule(
+    variable: str, value: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None)
+    assert info.value.message.startswith(expected)
+    assert "\n" not in info.value.message
+
+
+def test_openai_without_a_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBEDDING_PROVIDER", "openai")
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai"):
+        load_settings(_env_file=None)
+
+
+def test_secret_values_never_appear_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTH_TOKEN", "short-secret")
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None)
+    assert "AUTH_TOKEN" in info.value.message
+    assert "short-secret" not in info.value.message
+
+
+def test_overlap_must_be_smaller_than_chunk_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHUNK_SIZE", "64")
+    monkeypatch.setenv("CHUNK_OVERLAP", "64")
+    with pytest.raises(ConfigError, match="CHUNK_OVERLAP"):
+        load_settings(_env_file=None)
+
+
+def test_settings_repr_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:hunter2@db.internal/articles")
+    monkeypatch.setenv("AUTH_TOKEN", "a-very-long-secret-token")
+    text = repr(load_settings(_env_file=None))
+    assert "hunter2" not in text and "a-very-long-secret-token" not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://app:hunter2@db:5432/x", "postgresql://app:***@db:5432/x"),
+        ("postgresql://app@db/x", "postgresql://app@db/x"),
+        ("postgresql://postgres:@/postgres?host=/tmp/s", "postgresql://postgres:@/postgres?host=/tmp/s"),
+        ("postgresql:///x?host=/s&password=hunter2", "postgresql:///x?host=/s&password=***"),
+    ],
+)
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
