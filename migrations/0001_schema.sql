@@ -70,12 +70,13 @@ CREATE TABLE corpus_stats (
 );
 INSERT INTO corpus_stats DEFAULT VALUES;
 
--- One row per (provider, model). The dimension is learned from the model itself.
+-- One row per (provider, model). The dimension is learned from the model itself (a probe or
+-- the first result): NULL until then, so writes can enqueue while the provider is down.
 CREATE TABLE embedding_models (
     id         integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     provider   text NOT NULL,
     name       text NOT NULL,
-    dimensions integer NOT NULL CHECK (dimensions > 0),
+    dimensions integer CHECK (dimensions > 0),
     state      text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'retired')),
     created_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (provider, name)

@@ -1,0 +1,1 @@
+"""Embedding providers: one protocol (`base.EmbeddingProvider`), three implementations."""
