@@ -1,0 +1,184 @@
+-- Reports on the embedding queue and the operator's actions on it (`article-mcp queue ...`).
+-- Every action is one statement, so two operators (or an operator and a worker) cannot
+-- interleave half of one with half of another.
+
+-- name: control
+-- The pause switch every worker obeys.
+SELECT paused, reason, updated_at FROM embedding_queue_control;
+
+-- name: task_counts
+-- Tasks by status and priority.
+SELECT status::text AS status, priority::text AS priority, count(*) AS tasks
+FROM embedding_tasks
+GROUP BY status, priority;
+
+-- name: queue_timing
+-- Age of the oldest pending task, expired leases, and tasks finished in the last hour.
+SELECT
+    (SELECT extract(epoch FROM now() - min(created_at))::float8
+     FROM embedding_tasks WHERE status = 'pending') AS oldest_pending_seconds,
+    (SELECT count(*) FROM embedding_tasks
+     WHERE status = 'processing' AND lease_expires_at < now()) AS expired_leases,
+    (SELECT count(*) FROM embedding_tasks
+     WHERE status = 'completed' AND completed_at >= now() - interval '1 hour') AS completed_last_hour,
+    (SELECT count(*) FROM embedding_tasks
+     WHERE status = 'failed' AND updated_at >= now() - interval '1 hour') AS failed_last_hour;
+
+-- name: workers
+-- Workers seen lately, live ones first; alive means not stopped and a heartbeat within
+-- $1 milliseconds (the lease time: a worker silent that long has lost its leases anyway).
+SELECT worker_id, hostname, pid, state, started_at, heartbeat_at, stopped_at,
+       tasks_completed, tasks_failed, last_error,
+       state <> 'stopped' AND heartbeat_at >= now() - $1 * interval '1 millisecond' AS alive
+FROM embedding_worker_status
+WHERE heartbeat_at >= now() - interval '1 hour' - $1 * interval '1 millisecond'
+ORDER BY alive DESC, heartbeat_at DESC
+LIMIT 50;
+
+-- name: recent_failures
+-- The $1 most recently failed tasks.
+SELECT t.id AS task_id, t.article_id, a.slug, t.error_kind, t.error_message,
+       t.attempts, t.max_attempts, t.updated_at AS failed_at
+FROM embedding_tasks t
+LEFT JOIN articles a ON a.id = t.article_id
+WHERE t.status = 'failed'
+ORDER BY t.updated_at DESC, t.id DESC
+LIMIT $1;
+
+-- name: task
+-- One task with its article and model.
+SELECT t.id AS task_id, t.article_id, a.slug, a.title, a.version AS current_version,
+       m.provider || '/' || m.name AS model, t.article_version, t.operation,
+       t.priority::text AS priority, t.status::text AS status, t.attempts, t.max_attempts,
+       t.scheduled_at, t.lease_owner, t.lease_expires_at, t.created_at, t.updated_at,
+       t.started_at, t.completed_at, t.error_kind, t.error_message, t.tokens_used, t.source,
+       t.metadata
+FROM embedding_tasks t
+LEFT JOIN articles a ON a.id = t.article_id
+JOIN embedding_models m ON m.id = t.model_id
+WHERE t.id = $1;
+
+-- name: reset_stuck
+-- Put stuck processing tasks (lease expired, or started more than $1 minutes ago) back to
+-- pending. At most one task per article and model may be pending, so the stuck tasks of one
+-- article merge into its pending task if it has one, else into the most urgent of them
+-- (most urgent priority, newest version, earliest schedule); the others are cancelled as
+-- merged. A stuck task of a deleted article is cancelled. The worker that held a reset task,
+-- if alive, finds its lease gone and drops its result.
+WITH stuck AS (
+    SELECT id, article_id, model_id, priority, article_version
+    FROM embedding_tasks
+    WHERE status = 'processing'
+      AND (lease_expires_at < now() OR coalesce(started_at, updated_at) < now() - $1 * interval '1 minute')
+    FOR UPDATE SKIP LOCKED
+),
+pending AS (
+    SELECT id, article_id, model_id
+    FROM embedding_tasks
+    WHERE status = 'pending' AND (article_id, model_id) IN (SELECT article_id, model_id FROM stuck)
+    FOR UPDATE
+),
+groups AS (
+    SELECT s.article_id, s.model_id,
+           coalesce(min(p.id), (array_agg(s.id ORDER BY s.priority, s.id DESC))[1]) AS target_id,
+           min(s.priority) AS priority, max(s.article_version) AS article_version
+    FROM stuck s
+    LEFT JOIN pending p USING (article_id, model_id)
+    WHERE s.article_id IS NOT NULL
+    GROUP BY s.article_id, s.model_id
+),
+requeued AS (
+    UPDATE embedding_tasks t
+    SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+        priority = LEAST(t.priority, g.priority),
+        article_version = GREATEST(t.article_version, g.article_version),
+        scheduled_at = LEAST(t.scheduled_at, now()), updated_at = now()
+    FROM groups g
+    WHERE t.id = g.target_id
+    RETURNING t.id, t.id IN (SELECT id FROM stuck) AS was_stuck
+),
+cancelled AS (
+    UPDATE embedding_tasks t
+    SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, error_kind = 'cancelled',
+        error_message = CASE WHEN g.target_id IS NULL THEN 'article deleted'
+                             ELSE 'merged into task ' || g.target_id || ' by reset-stuck' END,
+        completed_at = now(), updated_at = now()
+    FROM stuck s
+    LEFT JOIN groups g USING (article_id, model_id)
+    WHERE t.id = s.id AND t.id IS DISTINCT FROM g.target_id
+    RETURNING t.id, g.target_id IS NOT NULL AS merged
+)
+SELECT (SELECT count(*) FROM requeued WHERE was_stuck) AS requeued,
+       (SELECT count(*) FROM cancelled WHERE merged) AS merged,
+       (SELECT count(*) FROM cancelled WHERE NOT merged) AS cancelled,
+       (SELECT array_agg(id ORDER BY id) FROM requeued) AS pending_ids;
+
+-- name: retry_tasks
+-- Requeue failed or cancelled tasks: those with ids $1, plus every failed task when $2.
+-- The retried task gets its attempts back, the article's current version and source
+-- 'retry'. One task per article and model may be pending, so an article's retried tasks
+-- merge into its pending task if it has one, else into the newest of them; the others are
+-- cancelled as merged. Tasks of deleted or no_rag articles are left as they are.
+WITH chosen AS (
+    SELECT t.id, t.article_id, t.model_id, t.priority, a.version
+    FROM embedding_tasks t
+    JOIN articles a ON a.id = t.article_id AND NOT a.no_rag
+    WHERE (t.id = ANY($1::bigint[]) AND t.status IN ('failed', 'cancelled'))
+       OR ($2 AND t.status = 'failed')
+    FOR UPDATE OF t SKIP LOCKED
+),
+pending AS (
+    SELECT id, article_id, model_id
+    FROM embedding_tasks
+    WHERE status = 'pending' AND (article_id, model_id) IN (SELECT article_id, model_id FROM chosen)
+    FOR UPDATE
+),
+groups AS (
+    SELECT c.article_id, c.model_id,
+           coalesce(min(p.id), max(c.id)) AS target_id,
+           min(c.priority) AS priority, max(c.version) AS article_version
+    FROM chosen c
+    LEFT JOIN pending p USING (article_id, model_id)
+    GROUP BY c.article_id, c.model_id
+),
+requeued AS (
+    UPDATE embedding_tasks t
+    SET status = 'pending', attempts = 0, lease_owner = NULL, lease_expires_at = NULL,
+        priority = LEAST(t.priority, g.priority),
+        article_version = GREATEST(t.article_version, g.article_version),
+        scheduled_at = LEAST(t.scheduled_at, now()),
+        source = CASE WHEN t.status = 'pending' THEN t.source ELSE 'retry' END,
+        error_kind = NULL, error_message = NULL, completed_at = NULL, updated_at = now()
+    FROM groups g
+    WHERE t.id = g.target_id
+    RETURNING t.id
+),
+merged AS (
+    UPDATE embedding_tasks t
+    SET status = 'cancelled', error_kind = 'cancelled',
+        error_message = 'merged into task ' || g.target_id || ' by retry',
+        completed_at = coalesce(t.completed_at, now()), updated_at = now()
+    FROM chosen c
+    JOIN groups g USING (article_id, model_id)
+    WHERE t.id = c.id AND t.id <> g.target_id
+    RETURNING t.id
+)
+SELECT (SELECT array_agg(id ORDER BY id) FROM requeued) AS pending_ids,
+       (SELECT count(*) FROM merged) AS merged;
+
+-- name: set_paused
+-- Pause ($1 true) or resume every worker, with the operator's reason $2.
+UPDATE embedding_queue_control
+SET paused = $1, reason = $2, updated_at = now()
+RETURNING paused, reason, updated_at;
+
+-- name: cancel_pending
+-- Cancel every pending task; return how many.
+WITH cancelled AS (
+    UPDATE embedding_tasks
+    SET status = 'cancelled', error_kind = 'cancelled', error_message = 'cancelled by an operator (queue clear)',
+        completed_at = now(), updated_at = now()
+    WHERE status = 'pending'
+    RETURNING 1
+)
+SELECT count(*) FROM cancelled;
