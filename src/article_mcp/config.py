@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     bm25_k1: Annotated[float, Field(ge=0)] = 1.2
     bm25_b: Annotated[float, Field(ge=0, le=1)] = 0.75
     search_rrf_k: PositiveInt = 60
+    # Weights of the two legs in hybrid's reciprocal rank fusion.
+    search_semantic_weight: Annotated[float, Field(ge=0)] = 1.0
+    search_fulltext_weight: Annotated[float, Field(ge=0)] = 1.0
+    # Query vectors are remembered this many seconds, this many at most (0: no cache).
+    search_query_cache_ttl: NonNegativeInt = 300
+    search_query_cache_size: Annotated[int, Field(ge=0, le=100_000)] = 256
+    # How long (ms) a search waits for a query's vector before hybrid falls back to full text.
+    search_embed_timeout: PositiveInt = 10_000
 
     # Articles
     article_max_bytes: PositiveInt = 1_000_000
