@@ -1,0 +1,289 @@
+-- The embedding queue's state changes (queue.py). Each is one statement, so its correctness is
+-- the database's: a task moves pending -> processing (claim) -> completed / pending / failed /
+-- cancelled (complete, settle, reap, cancel) under row locks, never half-way.
+-- Lifecycle audit rows are written by the statement that changes the tasks, one INSERT each.
+
+-- name: enqueue
+-- Queue an embedding of articles $1 (no_rag ones skipped) with model $2 at priority $3, with
+-- $4 attempts, created by $5. An article that already has a pending task for the model merges
+-- into it: the higher priority, the newer version and the earlier schedule win, attempts start
+-- over when the version grew, and a write's source wins over a backfill's (so a backfill
+-- rollback never cancels a write). Wakes the workers (NOTIFY at commit). Returns the task ids.
+WITH wanted AS (
+    SELECT a.id, a.version
+    FROM articles a
+    WHERE a.id = ANY($1::bigint[]) AND NOT a.no_rag
+    ORDER BY a.id
+), upserted AS (
+    INSERT INTO embedding_tasks AS t (article_id, model_id, article_version, priority, max_attempts, source)
+    SELECT w.id, $2, w.version, $3::task_priority, $4, $5
+    FROM wanted w
+    ORDER BY w.id
+    ON CONFLICT (article_id, model_id) WHERE status = 'pending' DO UPDATE
+    SET priority = LEAST(t.priority, EXCLUDED.priority),
+        article_version = GREATEST(t.article_version, EXCLUDED.article_version),
+        scheduled_at = LEAST(t.scheduled_at, EXCLUDED.scheduled_at),
+        attempts = CASE WHEN EXCLUDED.article_version > t.article_version THEN 0 ELSE t.attempts END,
+        max_attempts = GREATEST(t.max_attempts, EXCLUDED.max_attempts),
+        source = CASE WHEN EXCLUDED.source = 'write' THEN EXCLUDED.source ELSE t.source END,
+        error_kind = NULL,
+        error_message = NULL,
+        updated_at = now()
+    RETURNING t.id, t.article_id
+)
+SELECT u.id
+FROM upserted u
+CROSS JOIN (SELECT pg_notify('embedding_tasks', $2::text)) AS wake
+ORDER BY u.article_id;
+
+-- name: notify_workers
+-- Wake every worker now (after tasks were requeued or the queue resumed).
+SELECT pg_notify('embedding_tasks', '');
+
+-- name: cancel_for_articles
+-- Cancel the pending and processing tasks of articles $1 with reason $2; a worker holding one
+-- finds its lease gone and drops its result. Returns how many were cancelled.
+WITH cancelled AS (
+    UPDATE embedding_tasks t
+    SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, error_kind = 'cancelled',
+        error_message = $2, completed_at = now(), updated_at = now()
+    WHERE t.article_id = ANY($1::bigint[]) AND t.status IN ('pending', 'processing')
+    RETURNING t.id, t.article_id
+), audit AS (
+    INSERT INTO embedding_audit_logs (level, category, event, message, task_id, article_id)
+    SELECT 'info', 'task', 'task_cancelled', $2, id, article_id FROM cancelled
+)
+SELECT count(*) FROM cancelled;
+
+-- name: claim_tasks
+-- Claim for worker $1 up to $3 due pending tasks of model $2 (only ids $5 unless NULL), most
+-- urgent first then earliest scheduled, skipping articles another worker is embedding (one
+-- worker per article at a time) and claiming nothing while the queue is paused. Sets a lease
+-- of $4 ms and counts the attempt. Returns each task with its article's title and the current
+-- chunks that have no vector for the model yet.
+WITH candidates AS (
+    SELECT t.id
+    FROM embedding_tasks t
+    WHERE t.status = 'pending'
+      AND t.model_id = $2
+      AND t.scheduled_at <= now()
+      AND ($5::bigint[] IS NULL OR t.id = ANY($5::bigint[]))
+      AND NOT EXISTS (
+          SELECT 1 FROM embedding_tasks busy
+          WHERE busy.article_id = t.article_id AND busy.model_id = t.model_id AND busy.status = 'processing'
+      )
+      AND NOT (SELECT paused FROM embedding_queue_control)
+    ORDER BY t.priority, t.scheduled_at, t.id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE embedding_tasks t
+    SET status = 'processing', lease_owner = $1, lease_expires_at = now() + $4 * interval '1 millisecond',
+        attempts = t.attempts + 1, started_at = now(), updated_at = now()
+    FROM candidates c
+    WHERE t.id = c.id
+    RETURNING t.id, t.article_id, t.attempts, t.max_attempts
+)
+SELECT c.id, c.article_id, c.attempts, c.max_attempts, a.title, todo.chunks
+FROM claimed c
+LEFT JOIN articles a ON a.id = c.article_id
+LEFT JOIN LATERAL (
+    SELECT jsonb_agg(
+        jsonb_build_array(k.heading_path, k.content, k.text_hash, k.token_count) ORDER BY k.chunk_index
+    ) AS chunks
+    FROM article_chunks k
+    WHERE k.article_id = c.article_id
+      AND NOT a.no_rag
+      AND NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.model_id = $2 AND e.text_hash = k.text_hash)
+) todo ON true
+ORDER BY c.id;
+
+-- name: complete_tasks
+-- Store the vectors of model $3 ($4 text hashes, $5 vectors) whose text a current chunk still
+-- has (a text dropped meanwhile is not stored), and complete the tasks $2 (tokens used $6) that
+-- worker $1 still holds; a task it lost (lease expired, cancelled) is left alone.
+WITH stored AS (
+    INSERT INTO chunk_embeddings (model_id, text_hash, embedding)
+    SELECT $3, v.text_hash, v.embedding
+    FROM unnest($4::text[], $5::vector[]) AS v(text_hash, embedding)
+    WHERE EXISTS (SELECT 1 FROM article_chunks k WHERE k.text_hash = v.text_hash)
+    ON CONFLICT (model_id, text_hash) DO NOTHING
+    RETURNING text_hash
+), done AS (
+    UPDATE embedding_tasks t
+    SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(),
+        updated_at = now(), tokens_used = t.tokens_used + d.tokens, error_kind = NULL, error_message = NULL
+    FROM unnest($2::bigint[], $6::integer[]) AS d(id, tokens)
+    WHERE t.id = d.id AND t.status = 'processing' AND t.lease_owner = $1
+    RETURNING t.id, t.article_id, t.attempts, d.tokens
+), audit AS (
+    INSERT INTO embedding_audit_logs (level, category, event, message, task_id, article_id, worker_id, metadata)
+    SELECT 'info', 'task', 'task_completed', 'embedded', id, article_id, $1,
+           jsonb_build_object('attempt', attempts, 'tokens', tokens)
+    FROM done
+)
+SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM done) AS completed;
+
+-- name: settle_tasks
+-- Tasks $1 held by owners $2 leave processing without completing, for reason $3:
+-- 'transient' and 'expired' (a dead worker's lease) retry after $4 ms each, or fail once their
+-- attempts are spent; 'rate_limited' and 'released' (shutdown) retry after $4 ms without
+-- counting the attempt; 'permanent' fails at once. A task to retry whose article already has a
+-- pending task is merged into it (cancelled, its priority kept) instead. Error kind $5 and
+-- message $6 are kept on the task. A task locked by another statement right now (a reaper, a
+-- delete) is skipped: its lease runs out and the reaper settles it. Returns each task with its
+-- outcome.
+WITH mine AS (
+    SELECT t.id, t.article_id, t.model_id, t.priority, t.attempts, t.max_attempts, s.owner, s.delay_ms
+    FROM unnest($1::bigint[], $2::text[], $4::double precision[]) AS s(id, owner, delay_ms)
+    JOIN embedding_tasks t ON t.id = s.id
+    WHERE t.status = 'processing'
+      AND t.lease_owner = s.owner
+      AND ($3 <> 'expired' OR t.lease_expires_at < now())
+    ORDER BY t.id
+    FOR UPDATE OF t SKIP LOCKED
+), decided AS (
+    SELECT m.*,
+           CASE
+               WHEN $3 = 'permanent' THEN 'failed'
+               WHEN $3 IN ('transient', 'expired') AND m.attempts >= m.max_attempts THEN 'failed'
+               WHEN m.article_id IS NULL THEN 'cancelled'
+               WHEN EXISTS (
+                   SELECT 1 FROM embedding_tasks p
+                   WHERE p.article_id = m.article_id AND p.model_id = m.model_id AND p.status = 'pending'
+               ) THEN 'merged'
+               ELSE 'retry'
+           END AS outcome
+    FROM mine m
+), merged AS (
+    UPDATE embedding_tasks p
+    SET priority = LEAST(p.priority, d.priority), updated_at = now()
+    FROM decided d
+    WHERE d.outcome = 'merged' AND p.article_id = d.article_id AND p.model_id = d.model_id
+      AND p.status = 'pending'
+), settled AS (
+    UPDATE embedding_tasks t
+    SET status = (CASE d.outcome WHEN 'retry' THEN 'pending' WHEN 'failed' THEN 'failed' ELSE 'cancelled' END)::task_status,
+        lease_owner = NULL,
+        lease_expires_at = NULL,
+        attempts = t.attempts - CASE WHEN $3 IN ('rate_limited', 'released') THEN 1 ELSE 0 END,
+        scheduled_at = CASE WHEN d.outcome = 'retry' THEN now() + d.delay_ms * interval '1 millisecond'
+                            ELSE t.scheduled_at END,
+        completed_at = CASE WHEN d.outcome = 'retry' THEN NULL ELSE now() END,
+        error_kind = CASE WHEN d.outcome IN ('merged', 'cancelled') THEN 'cancelled' ELSE $5 END,
+        error_message = CASE d.outcome
+                            WHEN 'merged' THEN 'merged into the pending task of its article: ' || COALESCE($6, $3)
+                            WHEN 'cancelled' THEN 'article deleted'
+                            ELSE $6 END,
+        updated_at = now()
+    FROM decided d
+    WHERE t.id = d.id
+    RETURNING t.id, t.article_id, t.attempts, t.scheduled_at, d.owner, d.outcome
+), audit AS (
+    INSERT INTO embedding_audit_logs (level, category, event, message, task_id, article_id, worker_id, metadata)
+    SELECT CASE WHEN outcome = 'failed' THEN 'error' WHEN $3 = 'released' THEN 'info' ELSE 'warning' END,
+           'task',
+           CASE WHEN outcome <> 'retry' THEN 'task_' || outcome
+                WHEN $3 = 'transient' THEN 'task_retry_scheduled'
+                WHEN $3 = 'expired' THEN 'task_lease_expired'
+                ELSE 'task_' || $3 END,
+           COALESCE($6, $3),
+           id, article_id, owner,
+           jsonb_build_object('attempt', attempts, 'retry_at', CASE WHEN outcome = 'retry' THEN scheduled_at END)
+    FROM settled
+)
+SELECT id, outcome FROM settled ORDER BY id;
+
+-- name: expired_leases
+-- Up to $1 processing tasks whose lease has run out (their worker died or hung), with owners.
+SELECT id, lease_owner
+FROM embedding_tasks
+WHERE status = 'processing' AND lease_expires_at < now()
+ORDER BY lease_expires_at
+LIMIT $1;
+
+-- name: embedding_statuses
+-- The embedding status of articles $1 for model $2, computed from what is stored (never from
+-- task history alone): disabled (no_rag), ready (every current chunk has a vector; no chunks
+-- counts as ready), pending (a live task), failed (latest task failed), stale (some chunks
+-- embedded), missing (none). With the latest task's id.
+SELECT a.id AS article_id,
+       CASE
+           WHEN a.no_rag THEN 'disabled'
+           WHEN NOT EXISTS (
+               SELECT 1 FROM article_chunks k
+               WHERE k.article_id = a.id
+                 AND NOT EXISTS (
+                     SELECT 1 FROM chunk_embeddings e WHERE e.model_id = $2 AND e.text_hash = k.text_hash
+                 )
+           ) THEN 'ready'
+           WHEN EXISTS (
+               SELECT 1 FROM embedding_tasks t
+               WHERE t.article_id = a.id AND t.model_id = $2 AND t.status IN ('pending', 'processing')
+           ) THEN 'pending'
+           WHEN latest.status = 'failed' THEN 'failed'
+           WHEN EXISTS (
+               SELECT 1 FROM article_chunks k
+               JOIN chunk_embeddings e ON e.model_id = $2 AND e.text_hash = k.text_hash
+               WHERE k.article_id = a.id
+           ) THEN 'stale'
+           ELSE 'missing'
+       END AS status,
+       latest.id AS task_id
+FROM articles a
+LEFT JOIN LATERAL (
+    SELECT t.id, t.status FROM embedding_tasks t
+    WHERE t.article_id = a.id AND t.model_id = $2
+    ORDER BY t.id DESC
+    LIMIT 1
+) latest ON true
+WHERE a.id = ANY($1::bigint[]);
+
+-- name: delete_finished_tasks
+-- Remove completed and cancelled tasks finished more than $1 days ago (failed ones stay for
+-- operators to retry). Returns how many.
+WITH gone AS (
+    DELETE FROM embedding_tasks
+    WHERE status IN ('completed', 'cancelled') AND completed_at < now() - $1 * interval '1 day'
+    RETURNING 1
+)
+SELECT count(*) FROM gone;
+
+-- name: delete_old_audit_logs
+-- Remove audit rows older than $1 days. Returns how many.
+WITH gone AS (
+    DELETE FROM embedding_audit_logs WHERE "timestamp" < now() - $1 * interval '1 day' RETURNING 1
+)
+SELECT count(*) FROM gone;
+
+-- name: delete_old_metrics
+-- Remove performance rows older than $1 days. Returns how many.
+WITH gone AS (
+    DELETE FROM performance_metrics WHERE recorded_at < now() - $1 * interval '1 day' RETURNING 1
+)
+SELECT count(*) FROM gone;
+
+-- name: delete_stopped_workers
+-- Forget workers stopped more than $1 days ago. Returns how many.
+WITH gone AS (
+    DELETE FROM embedding_worker_status
+    WHERE state = 'stopped' AND stopped_at < now() - $1 * interval '1 day'
+    RETURNING 1
+)
+SELECT count(*) FROM gone;
+
+-- name: delete_orphan_embeddings
+-- Remove vectors whose text no current chunk has any more. Returns what was removed.
+DELETE FROM chunk_embeddings e
+WHERE NOT EXISTS (SELECT 1 FROM article_chunks k WHERE k.text_hash = e.text_hash)
+RETURNING e.model_id, e.text_hash;
+
+-- name: articles_needing
+-- Articles whose current chunks have one of the texts $2 without a vector of model $1: a chunk
+-- written while the orphans were being removed; they are queued again.
+SELECT DISTINCT k.article_id
+FROM article_chunks k
+JOIN embedding_models m ON m.id = $1 AND m.state = 'active'
+WHERE k.text_hash = ANY($2::text[])
+  AND NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.model_id = $1 AND e.text_hash = k.text_hash)
+ORDER BY k.article_id;
