@@ -14,6 +14,8 @@ Pure: no database, no provider.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
@@ -42,8 +44,14 @@ def count_tokens(text: str) -> int:
     estimated tokens stay within its 256. Additive across whitespace: the count of `a + " " + b`
     is the count of `a` plus the count of `b`.
     """
+    return sum(map(_piece_tokens, text.split()))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _piece_tokens(piece: str) -> int:
+    """The estimate for one whitespace-free piece; cached, since words repeat."""
     total = 0
-    for word, digits, hangul in _RUN.findall(text):
+    for word, digits, hangul in _RUN.findall(piece):
         if word:
             total += _word_tokens(word)
         elif digits:
@@ -120,9 +128,22 @@ def chunk_spans(title: str, content: str, *, max_tokens: int, overlap: int) -> l
     return spans
 
 
+def embed_text(title: str, heading_path: Sequence[str], text: str, *, max_tokens: int) -> str:
+    """What the provider embeds for a chunk: title and heading path, then the text.
+
+    The worker rebuilds it from a stored chunk (`max_tokens` being the CHUNK_SIZE it was cut
+    with) and checks it against the chunk's `text_hash`.
+    """
+    return _join(_header(title, tuple(heading_path), max_tokens), text)
+
+
+def _join(header: str, text: str) -> str:
+    return f"{header}\n\n{text}" if header else text
+
+
 def _make_chunk(index: int, span: ChunkSpan, content: str) -> Chunk:
     text = content[span.start : span.end]
-    embed_text = f"{span.header}\n\n{text}" if span.header else text
+    embed_text = _join(span.header, text)
     return Chunk(
         index=index,
         heading_path=span.heading_path,
