@@ -6,7 +6,8 @@
 -- {article_id, article_version, chunk_index, heading_path, content, text_hash, token_count}),
 -- full-text configuration $3, and keep postings and document frequencies in step.
 -- Chunks are paired by (article, index): an unchanged one is only restamped with the new
--- version, a changed one is rewritten in place and only the postings that differ are touched;
+-- version, a changed one is rewritten in place and only the postings that differ (in term
+-- frequency or in the chunk's length, which postings carry for BM25) are written;
 -- document frequencies get one net delta per lexeme, in lexeme order, so that concurrent
 -- writers lock shared rows in the same order and cannot deadlock.
 -- Returns the lexemes whose df fell to zero, how many fell below zero (an index out of step
@@ -60,19 +61,19 @@ added AS (
            token_count, new_tsv, new_count
     FROM pairs
     WHERE id IS NULL
-    RETURNING id, tsv
+    RETURNING id, tsv, lexeme_count
 ),
 old_postings AS (
-    SELECT p.id, l.lexeme, cardinality(l.positions) AS tf
+    SELECT p.id, l.lexeme, cardinality(l.positions) AS tf, p.old_count AS chunk_length
     FROM pairs AS p CROSS JOIN LATERAL unnest(p.old_tsv) AS l
     WHERE p.id IS NOT NULL AND NOT p.same
 ),
 new_postings AS (
-    SELECT p.id, l.lexeme, cardinality(l.positions) AS tf
+    SELECT p.id, l.lexeme, cardinality(l.positions) AS tf, p.new_count AS chunk_length
     FROM pairs AS p CROSS JOIN LATERAL unnest(p.new_tsv) AS l
     WHERE p.id IS NOT NULL AND p.chunk_index IS NOT NULL AND NOT p.same
     UNION ALL
-    SELECT a.id, l.lexeme, cardinality(l.positions)
+    SELECT a.id, l.lexeme, cardinality(l.positions), a.lexeme_count
     FROM added AS a CROSS JOIN LATERAL unnest(a.tsv) AS l
 ),
 dropped_postings AS (
@@ -84,14 +85,15 @@ dropped_postings AS (
       AND NOT EXISTS (SELECT 1 FROM unnest(p.new_tsv) AS l WHERE l.lexeme = o.lexeme)
 ),
 written_postings AS (
-    INSERT INTO chunk_postings (lexeme, chunk_id, tf)
-    SELECT n.lexeme, n.id, n.tf
+    INSERT INTO chunk_postings (lexeme, chunk_id, tf, chunk_length)
+    SELECT n.lexeme, n.id, n.tf, n.chunk_length
     FROM new_postings AS n
     WHERE NOT EXISTS (
-        SELECT 1 FROM old_postings AS o WHERE o.id = n.id AND o.lexeme = n.lexeme AND o.tf = n.tf
+        SELECT 1 FROM old_postings AS o
+        WHERE o.id = n.id AND o.lexeme = n.lexeme AND o.tf = n.tf AND o.chunk_length = n.chunk_length
     )
     ORDER BY n.lexeme, n.id
-    ON CONFLICT (lexeme, chunk_id) DO UPDATE SET tf = EXCLUDED.tf
+    ON CONFLICT (lexeme, chunk_id) DO UPDATE SET tf = EXCLUDED.tf, chunk_length = EXCLUDED.chunk_length
 ),
 df_deltas AS (
     SELECT lexeme, sum(delta)::integer AS delta
