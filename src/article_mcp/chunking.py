@@ -118,12 +118,13 @@ def chunk_spans(title: str, content: str, *, max_tokens: int, overlap: int) -> l
     if overlap < 0:
         raise InvalidInputError("overlap", "must not be negative")
     spans: list[ChunkSpan] = []
+    words = _Words(content)
     for path, units in _sections(content):
         header = _header(title, path, max_tokens)
         budget = max_tokens - count_tokens(header)
         # Overlap never takes more than half the room: each chunk brings new text.
         section_overlap = min(overlap, budget // 2)
-        for start, end in _pack(content, _fitting(content, units, budget), budget, section_overlap):
+        for start, end in _pack(words, _fitting(words, units, budget), budget, section_overlap):
             spans.append(ChunkSpan(start, end, path, header))
     return spans
 
@@ -277,15 +278,42 @@ def _trim(content: str, start: int, end: int) -> Span:
     return start, start + len(stripped.rstrip())
 
 
-def _fitting(content: str, units: Sequence[Span], budget: int) -> Iterator[Span]:
+class _Words:
+    """The article's words and their running token estimate, so a span is counted in O(log n)."""
+
+    def __init__(self, content: str) -> None:
+        self.content = content
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.running = [0]
+        for match in _WORD.finditer(content):
+            self.starts.append(match.start())
+            self.ends.append(match.end())
+            self.running.append(self.running[-1] + _piece_tokens(match.group()))
+
+    def tokens(self, start: int, end: int) -> int:
+        """`count_tokens(content[start:end])`."""
+        first = bisect.bisect_left(self.starts, start)
+        last = bisect.bisect_right(self.ends, end)
+        if first < last and self.starts[first] == start and self.ends[last - 1] == end:
+            return self.running[last] - self.running[first]
+        # Only spans cut inside a word get here.
+        return count_tokens(self.content[start:end])
+
+    def starts_within(self, start: int, end: int) -> list[int]:
+        """Where the words inside `[start, end)` begin."""
+        return self.starts[bisect.bisect_left(self.starts, start) : bisect.bisect_left(self.starts, end)]
+
+
+def _fitting(words: _Words, units: Sequence[Span], budget: int) -> Iterator[Span]:
     """The units in order, each cut as coarsely as needed to fit the budget."""
     stack = [(start, end, 0) for start, end in reversed(units)]
     while stack:
         start, end, level = stack.pop()
-        if count_tokens(content[start:end]) <= budget:
+        if words.tokens(start, end) <= budget:
             yield start, end
             continue
-        stack.extend(reversed(_subdivide(content, start, end, level, budget)))
+        stack.extend(reversed(_subdivide(words.content, start, end, level, budget)))
 
 
 def _subdivide(content: str, start: int, end: int, level: int, budget: int) -> list[tuple[int, int, int]]:
@@ -305,7 +333,9 @@ def _subdivide(content: str, start: int, end: int, level: int, budget: int) -> l
 
 def _longest_prefix(text: str, start: int, end: int, budget: int) -> int:
     """An end in (start, end] with `text[start:end]` within budget, as far as a bisection finds."""
-    low, high = start + 1, end
+    # No character costs less than a quarter token, so the answer lies within this window;
+    # bounding it keeps cutting a huge word linear.
+    low, high = start + 1, min(end, start + 8 * budget + 64)
     while low < high:
         middle = (low + high + 1) // 2
         if count_tokens(text[start:middle]) <= budget:
@@ -315,41 +345,28 @@ def _longest_prefix(text: str, start: int, end: int, budget: int) -> int:
     return low
 
 
-def _pack(content: str, units: Iterator[Span], budget: int, overlap: int) -> Iterator[Span]:
+def _pack(words: _Words, units: Iterator[Span], budget: int, overlap: int) -> Iterator[Span]:
     """Join consecutive units into chunks of at most `budget` tokens, overlapping by `overlap`."""
     current: Span | None = None
-    used = 0
     for start, end in units:
-        if current is None:
-            current, used = (start, end), count_tokens(content[start:end])
+        if current is not None and words.tokens(current[0], end) <= budget:
+            current = (current[0], end)
             continue
-        gap = content[current[1] : start]
-        if gap and gap.isspace():
-            joined = used + count_tokens(content[start:end])
-        else:
-            joined = count_tokens(content[current[0] : end])
-        if joined <= budget:
-            current, used = (current[0], end), joined
-            continue
-        yield current
-        first = _overlap_start(content, current, (start, end), budget, overlap)
-        current, used = (first, end), count_tokens(content[first:end])
+        if current is not None:
+            yield current
+            start = _overlap_start(words, current, (start, end), budget, overlap)
+        current = (start, end)
     if current is not None:
         yield current
 
 
-def _overlap_start(content: str, previous: Span, following: Span, budget: int, overlap: int) -> int:
+def _overlap_start(words: _Words, previous: Span, following: Span, budget: int, overlap: int) -> int:
     """Where the next chunk starts: a few words back into the previous one, if they fit."""
     best = following[0]
     if overlap <= 0:
         return best
-    starts = [m.start() for m in _WORD.finditer(content, previous[0], previous[1])]
-    for position in reversed(starts):
-        if position <= previous[0]:
-            break
-        if count_tokens(content[position : previous[1]]) > overlap:
-            break
-        if count_tokens(content[position : following[1]]) > budget:
+    for position in reversed(words.starts_within(previous[0] + 1, previous[1])):
+        if words.tokens(position, previous[1]) > overlap or words.tokens(position, following[1]) > budget:
             break
         best = position
     return best
