@@ -7,6 +7,7 @@ running workers. The status report also backs the MCP `queue_status` tool.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from typing import Any, Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
+from article_mcp import queue
 from article_mcp.config import Settings
 from article_mcp.errors import ConflictError, NotFoundError
 from article_mcp.sql import Queries
@@ -152,16 +154,37 @@ def _queue_state(settings: Settings, *, paused: bool, workers_alive: int) -> Que
     return "running" if workers_alive else "stopped"
 
 
-# Actions. Each is one statement; the `queue` CLI confirms the destructive ones first.
+class StuckTask(Report):
+    """A processing task whose lease expired or that has run too long."""
+
+    task_id: int
+    article_id: int | None
+    slug: str | None
+    lease_owner: str
+    lease_expires_at: datetime
+    lease_expired: bool
+    started_at: datetime
+    running_seconds: float
+    attempts: int
+    max_attempts: int
+
+
+async def stuck_tasks(conn: asyncpg.Connection, *, older_than_minutes: int) -> list[StuckTask]:
+    """Processing tasks with an expired lease or started more than `older_than_minutes` ago."""
+    return [StuckTask(**row) for row in await conn.fetch(QUERIES["stuck_tasks"], older_than_minutes)]
+
+
+# Actions. Each changes the queue in one statement and wakes the workers when it requeued
+# something; the `queue` CLI confirms the destructive ones first.
 
 
 class ResetResult(Report):
-    """What `reset-stuck` did."""
+    """What `reset-stuck` did with each stuck task."""
 
-    requeued: int = Field(description="stuck tasks put back to pending")
-    merged: int = Field(description="stuck tasks merged into their article's pending task")
-    cancelled: int = Field(description="stuck tasks of deleted articles, cancelled")
-    pending_ids: list[int] = Field(description="the pending tasks that now carry the work")
+    requeued: int = Field(description="put back to pending")
+    merged: int = Field(description="merged into their article's pending task")
+    failed: int = Field(description="lease expired with every attempt spent: failed (see `queue retry`)")
+    cancelled: int = Field(description="of deleted articles: cancelled")
 
 
 class RetryResult(Report):
@@ -180,13 +203,26 @@ class ControlState(Report):
 
 
 async def reset_stuck(conn: asyncpg.Connection, *, older_than_minutes: int) -> ResetResult:
-    """Requeue processing tasks whose lease expired or that started too long ago."""
-    row = await fetch_one(conn, QUERIES["reset_stuck"], older_than_minutes)
+    """Take stuck tasks out of processing the way the queue does (`queue.settle`).
+
+    A task whose lease expired is settled as the reaper of a live worker would: retried, or
+    failed once its attempts are spent. A task still leased but running too long is released:
+    back to pending without spending an attempt. Either merges into its article's pending task.
+    """
+    stuck = await stuck_tasks(conn, older_than_minutes=older_than_minutes)
+    expired = [queue.LeasedTask(t.task_id, t.lease_owner) for t in stuck if t.lease_expired]
+    overdue = [queue.LeasedTask(t.task_id, t.lease_owner) for t in stuck if not t.lease_expired]
+    message = "reset by an operator (queue reset-stuck)"
+    outcomes = await queue.settle(conn, expired, "expired", message=message)
+    outcomes |= await queue.settle(conn, overdue, "released", message=message)
+    counts = Counter(outcomes.values())
+    if counts["retry"]:
+        await queue.notify_workers(conn)
     return ResetResult(
-        requeued=row["requeued"],
-        merged=row["merged"],
-        cancelled=row["cancelled"],
-        pending_ids=row["pending_ids"] or [],
+        requeued=counts["retry"],
+        merged=counts["merged"],
+        failed=counts["failed"],
+        cancelled=counts["cancelled"],
     )
 
 
@@ -214,12 +250,16 @@ async def retry_failed(conn: asyncpg.Connection) -> RetryResult:
 
 async def _retry(conn: asyncpg.Connection, task_ids: list[int], *, every_failed: bool) -> RetryResult:
     row = await fetch_one(conn, QUERIES["retry_tasks"], task_ids, every_failed)
+    if row["pending_ids"]:
+        await queue.notify_workers(conn)
     return RetryResult(pending_ids=row["pending_ids"] or [], merged=row["merged"])
 
 
 async def set_paused(conn: asyncpg.Connection, *, paused: bool, reason: str | None) -> ControlState:
     """Pause or resume every worker (they read the switch before each claim)."""
     row = await fetch_one(conn, QUERIES["set_paused"], paused, reason)
+    if not paused:
+        await queue.notify_workers(conn)
     return ControlState(**row)
 
 

@@ -58,60 +58,17 @@ LEFT JOIN articles a ON a.id = t.article_id
 JOIN embedding_models m ON m.id = t.model_id
 WHERE t.id = $1;
 
--- name: reset_stuck
--- Put stuck processing tasks (lease expired, or started more than $1 minutes ago) back to
--- pending. At most one task per article and model may be pending, so the stuck tasks of one
--- article merge into its pending task if it has one, else into the most urgent of them
--- (most urgent priority, newest version, earliest schedule); the others are cancelled as
--- merged. A stuck task of a deleted article is cancelled. The worker that held a reset task,
--- if alive, finds its lease gone and drops its result.
-WITH stuck AS (
-    SELECT id, article_id, model_id, priority, article_version
-    FROM embedding_tasks
-    WHERE status = 'processing'
-      AND (lease_expires_at < now() OR coalesce(started_at, updated_at) < now() - $1 * interval '1 minute')
-    FOR UPDATE SKIP LOCKED
-),
-pending AS (
-    SELECT id, article_id, model_id
-    FROM embedding_tasks
-    WHERE status = 'pending' AND (article_id, model_id) IN (SELECT article_id, model_id FROM stuck)
-    FOR UPDATE
-),
-groups AS (
-    SELECT s.article_id, s.model_id,
-           coalesce(min(p.id), (array_agg(s.id ORDER BY s.priority, s.id DESC))[1]) AS target_id,
-           min(s.priority) AS priority, max(s.article_version) AS article_version
-    FROM stuck s
-    LEFT JOIN pending p USING (article_id, model_id)
-    WHERE s.article_id IS NOT NULL
-    GROUP BY s.article_id, s.model_id
-),
-requeued AS (
-    UPDATE embedding_tasks t
-    SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
-        priority = LEAST(t.priority, g.priority),
-        article_version = GREATEST(t.article_version, g.article_version),
-        scheduled_at = LEAST(t.scheduled_at, now()), updated_at = now()
-    FROM groups g
-    WHERE t.id = g.target_id
-    RETURNING t.id, t.id IN (SELECT id FROM stuck) AS was_stuck
-),
-cancelled AS (
-    UPDATE embedding_tasks t
-    SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, error_kind = 'cancelled',
-        error_message = CASE WHEN g.target_id IS NULL THEN 'article deleted'
-                             ELSE 'merged into task ' || g.target_id || ' by reset-stuck' END,
-        completed_at = now(), updated_at = now()
-    FROM stuck s
-    LEFT JOIN groups g USING (article_id, model_id)
-    WHERE t.id = s.id AND t.id IS DISTINCT FROM g.target_id
-    RETURNING t.id, g.target_id IS NOT NULL AS merged
-)
-SELECT (SELECT count(*) FROM requeued WHERE was_stuck) AS requeued,
-       (SELECT count(*) FROM cancelled WHERE merged) AS merged,
-       (SELECT count(*) FROM cancelled WHERE NOT merged) AS cancelled,
-       (SELECT array_agg(id ORDER BY id) FROM requeued) AS pending_ids;
+-- name: stuck_tasks
+-- Processing tasks whose lease has expired or that started more than $1 minutes ago.
+SELECT t.id AS task_id, t.article_id, a.slug, t.lease_owner, t.lease_expires_at,
+       coalesce(t.started_at, t.updated_at) AS started_at, t.attempts, t.max_attempts,
+       t.lease_expires_at < now() AS lease_expired,
+       extract(epoch FROM now() - coalesce(t.started_at, t.updated_at))::float8 AS running_seconds
+FROM embedding_tasks t
+LEFT JOIN articles a ON a.id = t.article_id
+WHERE t.status = 'processing'
+  AND (t.lease_expires_at < now() OR coalesce(t.started_at, t.updated_at) < now() - $1 * interval '1 minute')
+ORDER BY coalesce(t.started_at, t.updated_at), t.id;
 
 -- name: retry_tasks
 -- Requeue failed or cancelled tasks: those with ids $1, plus every failed task when $2.
@@ -151,7 +108,7 @@ requeued AS (
         error_kind = NULL, error_message = NULL, completed_at = NULL, updated_at = now()
     FROM groups g
     WHERE t.id = g.target_id
-    RETURNING t.id
+    RETURNING t.id, t.article_id
 ),
 merged AS (
     UPDATE embedding_tasks t
@@ -161,24 +118,44 @@ merged AS (
     FROM chosen c
     JOIN groups g USING (article_id, model_id)
     WHERE t.id = c.id AND t.id <> g.target_id
-    RETURNING t.id
+    RETURNING t.id, t.article_id, t.error_message
+),
+audit AS (
+    INSERT INTO embedding_audit_logs (level, category, event, message, task_id, article_id)
+    SELECT 'info', 'operator', 'task_retried', 'requeued by an operator with fresh attempts', id, article_id
+    FROM requeued
+    UNION ALL
+    SELECT 'info', 'operator', 'task_merged', error_message, id, article_id FROM merged
 )
 SELECT (SELECT array_agg(id ORDER BY id) FROM requeued) AS pending_ids,
        (SELECT count(*) FROM merged) AS merged;
 
 -- name: set_paused
--- Pause ($1 true) or resume every worker, with the operator's reason $2.
-UPDATE embedding_queue_control
-SET paused = $1, reason = $2, updated_at = now()
-RETURNING paused, reason, updated_at;
+-- Pause ($1 true) or resume every worker, with the operator's reason $2; logged in the audit.
+WITH control AS (
+    UPDATE embedding_queue_control
+    SET paused = $1, reason = $2, updated_at = now()
+    RETURNING paused, reason, updated_at
+),
+audit AS (
+    INSERT INTO embedding_audit_logs (level, category, event, message)
+    SELECT 'info', 'operator', CASE WHEN paused THEN 'queue_paused' ELSE 'queue_resumed' END,
+           coalesce(reason, CASE WHEN paused THEN 'paused by an operator' ELSE 'resumed by an operator' END)
+    FROM control
+)
+SELECT paused, reason, updated_at FROM control;
 
 -- name: cancel_pending
--- Cancel every pending task; return how many.
+-- Cancel every pending task (logged in the audit); return how many.
 WITH cancelled AS (
     UPDATE embedding_tasks
     SET status = 'cancelled', error_kind = 'cancelled', error_message = 'cancelled by an operator (queue clear)',
         completed_at = now(), updated_at = now()
     WHERE status = 'pending'
-    RETURNING 1
+    RETURNING id, article_id, error_message
+),
+audit AS (
+    INSERT INTO embedding_audit_logs (level, category, event, message, task_id, article_id)
+    SELECT 'info', 'operator', 'task_cancelled', error_message, id, article_id FROM cancelled
 )
 SELECT count(*) FROM cancelled;

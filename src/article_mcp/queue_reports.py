@@ -1,5 +1,5 @@
 """Read-only reports on the embedding queue: breakdowns and 24 h activity, processing
-metrics, recent tasks, failures grouped by error, one task with its audit log, stuck tasks.
+metrics, recent tasks, failures grouped by error, one task with its audit log.
 """
 
 from __future__ import annotations
@@ -195,23 +195,3 @@ async def inspect_task(conn: asyncpg.Connection, task_id: int) -> TaskDetail:
         raise NotFoundError(f"task {task_id} does not exist")
     audit = [AuditEntry(**entry) for entry in await conn.fetch(QUERIES["task_audit"], task_id)]
     return TaskDetail(**row, audit=audit)
-
-
-class StuckTask(Report):
-    """A processing task whose lease expired or that has run too long."""
-
-    task_id: int
-    article_id: int | None
-    slug: str | None
-    lease_owner: str
-    lease_expires_at: datetime
-    lease_expired: bool
-    started_at: datetime
-    running_seconds: float
-    attempts: int
-    max_attempts: int
-
-
-async def stuck_tasks(conn: asyncpg.Connection, *, older_than_minutes: int) -> list[StuckTask]:
-    """Processing tasks with an expired lease or started more than `older_than_minutes` ago."""
-    return [StuckTask(**row) for row in await conn.fetch(QUERIES["stuck_tasks"], older_than_minutes)]

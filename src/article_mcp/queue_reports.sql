@@ -1,5 +1,5 @@
 -- Read-only reports on the embedding queue: breakdowns, activity, metrics, failures,
--- one task's story, stuck tasks (`article-mcp queue stats|metrics|recent|failed|inspect|stuck`).
+-- one task's story (`article-mcp queue stats|metrics|recent|failed|inspect`).
 
 -- name: tasks_by_source
 -- Tasks by what created them (write, backfill, retry, ...) and status.
@@ -116,15 +116,3 @@ SELECT "timestamp", level, category, event, message, worker_id, metadata
 FROM embedding_audit_logs
 WHERE task_id = $1
 ORDER BY "timestamp", id;
-
--- name: stuck_tasks
--- Processing tasks whose lease has expired or that started more than $1 minutes ago.
-SELECT t.id AS task_id, t.article_id, a.slug, t.lease_owner, t.lease_expires_at,
-       coalesce(t.started_at, t.updated_at) AS started_at, t.attempts, t.max_attempts,
-       t.lease_expires_at < now() AS lease_expired,
-       extract(epoch FROM now() - coalesce(t.started_at, t.updated_at))::float8 AS running_seconds
-FROM embedding_tasks t
-LEFT JOIN articles a ON a.id = t.article_id
-WHERE t.status = 'processing'
-  AND (t.lease_expires_at < now() OR coalesce(t.started_at, t.updated_at) < now() - $1 * interval '1 minute')
-ORDER BY coalesce(t.started_at, t.updated_at), t.id;

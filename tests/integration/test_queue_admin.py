@@ -17,6 +17,7 @@ from article_mcp.queue_admin import (
     retry_failed,
     retry_task,
     set_paused,
+    stuck_tasks,
 )
 from article_mcp.queue_health import HealthThresholds, judge, queue_health
 from article_mcp.queue_reports import (
@@ -25,7 +26,6 @@ from article_mcp.queue_reports import (
     queue_metrics,
     queue_stats,
     recent_tasks,
-    stuck_tasks,
 )
 from tests.conftest import make_settings
 from tests.support.queue_states import add_article, add_model, add_task, add_worker
@@ -127,10 +127,10 @@ async def test_stuck_tasks_are_listed_and_reset(db: Database, settings: Settings
     async with db.pool.acquire() as conn:
         model = await add_model(conn)
         a, b, c, d = [await add_article(conn, slug) for slug in "abcd"]
-        expired = await add_task(
-            conn, a, model, "processing", lease_expires_at=await conn.fetchval("SELECT now()")
-        )
-        old = await add_task(conn, b, model, "processing", age=timedelta(hours=2))
+        now = await conn.fetchval("SELECT now()")
+        expired = await add_task(conn, a, model, "processing", attempts=1, lease_expires_at=now)
+        spent = await add_task(conn, d, model, "processing", attempts=3, lease_expires_at=now)
+        overdue = await add_task(conn, b, model, "processing", attempts=1, age=timedelta(hours=2))
         fresh = await add_task(conn, c, model, "processing")
         # b also has a pending task (an update arrived mid-embedding): the stuck one merges into it.
         pending_b = await add_task(conn, b, model, priority="low")
@@ -140,32 +140,32 @@ async def test_stuck_tasks_are_listed_and_reset(db: Database, settings: Settings
         health = await queue_health(conn, settings)
         result = await reset_stuck(conn, older_than_minutes=30)
         again = await reset_stuck(conn, older_than_minutes=30)
-    assert {t.task_id for t in listed} == {expired, old, orphan}
-    assert [t.lease_expired for t in listed if t.task_id == expired] == [True]
-    assert health.status == "degraded" and "expired leases" in health.reasons[0]
-    assert (result.requeued, result.merged, result.cancelled) == (1, 1, 1)
-    assert sorted(result.pending_ids) == sorted([expired, pending_b])
-    assert (await task_row(db, expired))["status"] == "pending"
-    assert (await task_row(db, expired))["lease_owner"] is None
+    assert {t.task_id for t in listed} == {expired, spent, overdue, orphan}
+    assert {t.task_id for t in listed if t.lease_expired} == {expired, spent}
+    assert health.status == "degraded" and "2 processing tasks have expired leases" in health.reasons[0]
+    assert (result.requeued, result.merged, result.failed, result.cancelled) == (1, 1, 1, 1)
+    row = await task_row(db, expired)
+    assert (row["status"], row["lease_owner"], row["attempts"]) == ("pending", None, 1)
+    assert (await task_row(db, spent))["status"] == "failed"
+    assert (await task_row(db, overdue))["status"] == "cancelled"
     merged_into = await task_row(db, pending_b)
     assert merged_into["status"] == "pending" and merged_into["priority"] == "normal"
-    assert (await task_row(db, old))["error_message"] == f"merged into task {pending_b} by reset-stuck"
     assert (await task_row(db, orphan))["status"] == "cancelled"
     assert (await task_row(db, fresh))["status"] == "processing"
-    assert (again.requeued, again.merged, again.cancelled) == (0, 0, 0)
-    assert d  # an article with no task stays untouched
+    assert again == type(again)(requeued=0, merged=0, failed=0, cancelled=0)
 
 
-async def test_two_stuck_tasks_of_one_article_leave_one_pending(db: Database) -> None:
+async def test_an_overdue_task_is_released_without_spending_an_attempt(db: Database) -> None:
     async with db.pool.acquire() as conn:
         model = await add_model(conn)
-        a = await add_article(conn, "a")
-        low = await add_task(conn, a, model, "processing", age=timedelta(hours=2), priority="low")
-        high = await add_task(conn, a, model, "processing", age=timedelta(hours=1), priority="high")
+        task = await add_task(
+            conn, await add_article(conn, "a"), model, "processing", attempts=3, age=timedelta(hours=1)
+        )
+        assert (await reset_stuck(conn, older_than_minutes=90)).requeued == 0
         result = await reset_stuck(conn, older_than_minutes=30)
-    assert (result.requeued, result.merged) == (1, 1)
-    assert result.pending_ids == [high]
-    assert (await task_row(db, low))["status"] == "cancelled"
+    assert result.requeued == 1
+    row = await task_row(db, task)
+    assert (row["status"], row["attempts"]) == ("pending", 2)
 
 
 async def test_retry_requeues_tasks_that_exhausted_their_attempts(db: Database) -> None:

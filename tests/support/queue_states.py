@@ -76,7 +76,10 @@ async def add_task(
     values: dict[str, Any] = {"article_id": article_id, "model_id": model_id, "status": status}
     values.update(article_version=1, max_attempts=3, created_at=then, updated_at=then, scheduled_at=then)
     if status == "processing":
-        values.update(lease_owner="worker-1", lease_expires_at=then + timedelta(days=1), started_at=then)
+        # A claim counts the attempt and sets a lease.
+        values.update(
+            attempts=1, lease_owner="worker-1", lease_expires_at=then + timedelta(days=1), started_at=then
+        )
     if status in ("completed", "failed", "cancelled"):
         values.update(started_at=then, completed_at=then)
     values.update(columns)
