@@ -7,7 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EmbeddingStatus = Literal["disabled", "ready", "pending", "failed", "stale", "missing"]
+from article_mcp.queue import StatusName
+
+# Computed by the queue module's one status query (see queue.embedding_statuses).
+EmbeddingStatus = StatusName
 
 _STATUS_HELP = (
     "Embedding state for the active model: ready (searchable by meaning), pending (queued or "
