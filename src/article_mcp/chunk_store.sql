@@ -2,9 +2,10 @@
 -- Run inside the transaction that writes the articles, which holds their row locks.
 
 -- name: replace_chunks
--- Make the chunks of articles $1 exactly the chunks in $2 (a JSON array of
--- {article_id, article_version, chunk_index, heading_path, content, text_hash, token_count}),
--- full-text configuration $3, and keep postings and document frequencies in step.
+-- Make the chunks of articles $1 exactly the chunks in $2 (a JSON array of {article_id,
+-- article_version, chunk_index, heading_path, content, indexed_text, text_hash, token_count}),
+-- full-text configuration $3, and keep postings and document frequencies in step. tsv is
+-- made of indexed_text: title, heading path and passage, the very text the embedding sees.
 -- Chunks are paired by (article, index): an unchanged one is only restamped with the new
 -- version, a changed one is rewritten in place and only the postings that differ (in term
 -- frequency or in the chunk's length, which postings carry for BM25) are written;
@@ -20,11 +21,9 @@ WITH incoming AS (
                AS lexeme_count
     FROM jsonb_to_recordset($2::jsonb) AS c (
              article_id bigint, article_version integer, chunk_index integer,
-             heading_path text[], content text, text_hash text, token_count integer)
-    CROSS JOIN LATERAL (
-        SELECT to_tsvector($3::text::regconfig,
-                           array_to_string(c.heading_path || c.content, E'\n')) AS tsv
-    ) AS v
+             heading_path text[], content text, indexed_text text, text_hash text,
+             token_count integer)
+    CROSS JOIN LATERAL (SELECT to_tsvector($3::text::regconfig, c.indexed_text) AS tsv) AS v
 ),
 pairs AS (
     SELECT cur.id, cur.tsv AS old_tsv, cur.lexeme_count AS old_count,
