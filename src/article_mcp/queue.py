@@ -29,6 +29,7 @@ from typing import Literal
 import asyncpg
 from pgvector import Vector
 
+from article_mcp.db import Connection
 from article_mcp.sql import Queries
 
 QUERIES = Queries("article_mcp", "queue.sql")
@@ -99,7 +100,7 @@ def max_attempts(max_retries: int) -> int:
 
 
 async def enqueue(
-    conn: asyncpg.Connection,
+    conn: Connection,
     article_ids: Sequence[int],
     model_id: int,
     *,
@@ -118,13 +119,13 @@ async def enqueue(
     return [row["id"] for row in rows]
 
 
-async def notify_workers(conn: asyncpg.Connection) -> None:
+async def notify_workers(conn: Connection) -> None:
     """Wake every worker (after requeueing tasks or resuming the queue); sent at commit."""
     await conn.execute(QUERIES["notify_workers"])
 
 
 async def cancel_for_articles(
-    conn: asyncpg.Connection, article_ids: Sequence[int], *, reason: str = "article deleted"
+    conn: Connection, article_ids: Sequence[int], *, reason: str = "article deleted"
 ) -> int:
     """Cancel the pending and processing tasks of these articles; returns how many."""
     if not article_ids:
@@ -134,7 +135,7 @@ async def cancel_for_articles(
 
 
 async def claim(
-    conn: asyncpg.Connection,
+    conn: Connection,
     worker_id: str,
     model_id: int,
     *,
@@ -170,7 +171,7 @@ class Completion:
 
 
 async def complete(
-    conn: asyncpg.Connection,
+    conn: Connection,
     worker_id: str,
     model_id: int,
     tokens_by_task: Mapping[int, int],
@@ -194,7 +195,7 @@ async def complete(
 
 
 async def settle(
-    conn: asyncpg.Connection,
+    conn: Connection,
     tasks: Sequence[LeasedTask],
     reason: SettleReason,
     *,
@@ -221,7 +222,7 @@ async def settle(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def reap_expired(conn: asyncpg.Connection, *, limit: int = 1000) -> dict[int, Outcome]:
+async def reap_expired(conn: Connection, *, limit: int = 1000) -> dict[int, Outcome]:
     """Requeue (or fail, when their attempts are spent) tasks whose worker's lease ran out."""
     rows = await conn.fetch(QUERIES["expired_leases"], limit)
     tasks = [LeasedTask(row["id"], row["lease_owner"]) for row in rows]
@@ -240,7 +241,7 @@ def retry_delay_ms(base_ms: float, attempt: int, rng: random.Random | None = Non
 
 
 async def embedding_statuses(
-    conn: asyncpg.Connection, article_ids: Sequence[int], model_id: int
+    conn: Connection, article_ids: Sequence[int], model_id: int
 ) -> dict[int, ArticleEmbeddingStatus]:
     """The computed embedding status of each article for the model (see embedding_statuses SQL)."""
     rows = await conn.fetch(QUERIES["embedding_statuses"], list(article_ids), model_id)

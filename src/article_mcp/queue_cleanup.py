@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from article_mcp.db import Connection
 from article_mcp.queue import QUERIES, enqueue
 
 
@@ -29,7 +30,7 @@ class CleanupResult:
     requeued: int
 
 
-async def cleanup(conn: asyncpg.Connection, *, retention_days: int, max_attempts: int) -> CleanupResult:
+async def cleanup(conn: Connection, *, retention_days: int, max_attempts: int) -> CleanupResult:
     """Remove old rows and orphan vectors (each its own statement, outside any transaction)."""
     tasks = await conn.fetchval(QUERIES["delete_finished_tasks"], retention_days)
     audit_logs = await conn.fetchval(QUERIES["delete_old_audit_logs"], retention_days)
@@ -40,7 +41,7 @@ async def cleanup(conn: asyncpg.Connection, *, retention_days: int, max_attempts
     return CleanupResult(tasks, audit_logs, metrics, workers, embeddings=len(removed), requeued=requeued)
 
 
-async def _requeue_reused(conn: asyncpg.Connection, removed: list[asyncpg.Record], max_attempts: int) -> int:
+async def _requeue_reused(conn: Connection, removed: list[asyncpg.Record], max_attempts: int) -> int:
     by_model: dict[int, list[str]] = defaultdict(list)
     for row in removed:
         by_model[row["model_id"]].append(row["text_hash"])

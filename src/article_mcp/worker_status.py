@@ -15,8 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import asyncpg
-
+from article_mcp.db import Connection
 from article_mcp.sql import Queries
 
 QUERIES = Queries("article_mcp", "worker_status.sql")
@@ -89,7 +88,7 @@ class WorkerBook:
         for slot in self.slots:
             slot.state = state
 
-    async def beat(self, conn: asyncpg.Connection, lease_ms: int) -> bool:
+    async def beat(self, conn: Connection, lease_ms: int) -> bool:
         """Report, extend leases, flush events and metrics; return whether the queue is paused."""
         slots = list(self.slots)
         sent = [(s.completed, s.failed, s.last_error) for s in slots]
@@ -127,7 +126,7 @@ def _append(buffer: list[dict[str, Any]], row: dict[str, Any]) -> None:
         del buffer[: len(buffer) - MAX_BUFFERED]
 
 
-async def mark_dead_workers(conn: asyncpg.Connection, silent_ms: int) -> int:
+async def mark_dead_workers(conn: Connection, silent_ms: int) -> int:
     """Mark stopped the workers (of any process) silent for `silent_ms`; returns how many."""
     count: int = await conn.fetchval(QUERIES["mark_dead_workers"], silent_ms)
     return count
