@@ -14,11 +14,11 @@ import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-import asyncpg
 from pydantic import Field
 
 from article_mcp import queue
 from article_mcp.config import Settings
+from article_mcp.db import Connection
 from article_mcp.errors import InvalidInputError
 from article_mcp.queue_admin import Report, fetch_one
 from article_mcp.sql import Queries
@@ -90,18 +90,18 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
 
 
-async def plan(conn: asyncpg.Connection, model_id: int) -> BackfillPlan:
+async def plan(conn: Connection, model_id: int) -> BackfillPlan:
     """Count what a backfill of `model_id` would queue, and what is covered already."""
     return BackfillPlan(**await fetch_one(conn, QUERIES["plan"], model_id))
 
 
-async def articles_needing_vectors(conn: asyncpg.Connection, model_id: int) -> list[int]:
+async def articles_needing_vectors(conn: Connection, model_id: int) -> list[int]:
     """Ids of the articles a backfill of `model_id` queues, in order."""
     return [row["id"] for row in await conn.fetch(QUERIES["articles_needing_vectors"], model_id)]
 
 
 async def enqueue_backfill(
-    conn: asyncpg.Connection,
+    conn: Connection,
     model_id: int,
     article_ids: Sequence[int],
     *,
@@ -124,7 +124,7 @@ async def enqueue_backfill(
     return BackfillResult(run_id=run_id, source=source, articles=len(article_ids), tasks=tasks)
 
 
-async def rollback(conn: asyncpg.Connection, run_id: str | None) -> int:
+async def rollback(conn: Connection, run_id: str | None) -> int:
     """Cancel the pending tasks of backfill `run_id` (of every backfill when None)."""
     if run_id is not None and not run_id.strip():
         raise InvalidInputError("--run", "must be a backfill run id (see `article-mcp embeddings status`)")
@@ -133,12 +133,12 @@ async def rollback(conn: asyncpg.Connection, run_id: str | None) -> int:
     return cancelled
 
 
-async def backfill_runs(conn: asyncpg.Connection, *, limit: int = 10) -> list[BackfillRun]:
+async def backfill_runs(conn: Connection, *, limit: int = 10) -> list[BackfillRun]:
     """The latest backfill runs, newest first."""
     return [BackfillRun(**row) for row in await conn.fetch(QUERIES["runs"], limit)]
 
 
-async def coverage(conn: asyncpg.Connection) -> list[ModelCoverage]:
+async def coverage(conn: Connection) -> list[ModelCoverage]:
     """Articles and chunks with vectors, per model."""
     return [ModelCoverage(**row) for row in await conn.fetch(QUERIES["coverage"])]
 
@@ -153,7 +153,7 @@ class EmbeddingsStatus(Report):
     backfill_runs: list[BackfillRun]
 
 
-async def embeddings_status(conn: asyncpg.Connection, settings: Settings) -> EmbeddingsStatus:
+async def embeddings_status(conn: Connection, settings: Settings) -> EmbeddingsStatus:
     """Read-only: the active model is looked up, never registered, here."""
     models = await coverage(conn)
     provider, name = settings.embedding_provider, settings.embedding_model_name

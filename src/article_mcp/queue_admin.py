@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from article_mcp import queue
 from article_mcp.config import Settings
+from article_mcp.db import Connection
 from article_mcp.errors import ConflictError, NotFoundError
 from article_mcp.sql import Queries
 
@@ -102,7 +103,7 @@ class QueueStatus(Report):
     recent_failures: list[FailedTask]
 
 
-async def queue_status(conn: asyncpg.Connection, settings: Settings) -> QueueStatus:
+async def queue_status(conn: Connection, settings: Settings) -> QueueStatus:
     """Worker state, task counts, backlog age, workers and recent failures."""
     control = await fetch_one(conn, QUERIES["control"])
     counts, by_priority = _count_tasks(await conn.fetch(QUERIES["task_counts"]))
@@ -169,7 +170,7 @@ class StuckTask(Report):
     max_attempts: int
 
 
-async def stuck_tasks(conn: asyncpg.Connection, *, older_than_minutes: int) -> list[StuckTask]:
+async def stuck_tasks(conn: Connection, *, older_than_minutes: int) -> list[StuckTask]:
     """Processing tasks with an expired lease or started more than `older_than_minutes` ago."""
     return [StuckTask(**row) for row in await conn.fetch(QUERIES["stuck_tasks"], older_than_minutes)]
 
@@ -202,7 +203,7 @@ class ControlState(Report):
     updated_at: datetime
 
 
-async def reset_stuck(conn: asyncpg.Connection, *, older_than_minutes: int) -> ResetResult:
+async def reset_stuck(conn: Connection, *, older_than_minutes: int) -> ResetResult:
     """Take stuck tasks out of processing the way the queue does (`queue.settle`).
 
     A task whose lease expired is settled as the reaper of a live worker would: retried, or
@@ -226,7 +227,7 @@ async def reset_stuck(conn: asyncpg.Connection, *, older_than_minutes: int) -> R
     )
 
 
-async def retry_task(conn: asyncpg.Connection, task_id: int) -> RetryResult:
+async def retry_task(conn: Connection, task_id: int) -> RetryResult:
     """Requeue one failed or cancelled task, whatever its attempts."""
     task = await conn.fetchrow(QUERIES["task"], task_id)
     if task is None:
@@ -243,19 +244,19 @@ async def retry_task(conn: asyncpg.Connection, task_id: int) -> RetryResult:
     return result
 
 
-async def retry_failed(conn: asyncpg.Connection) -> RetryResult:
+async def retry_failed(conn: Connection) -> RetryResult:
     """Requeue every failed task whose article still exists and is embedded."""
     return await _retry(conn, [], every_failed=True)
 
 
-async def _retry(conn: asyncpg.Connection, task_ids: list[int], *, every_failed: bool) -> RetryResult:
+async def _retry(conn: Connection, task_ids: list[int], *, every_failed: bool) -> RetryResult:
     row = await fetch_one(conn, QUERIES["retry_tasks"], task_ids, every_failed)
     if row["pending_ids"]:
         await queue.notify_workers(conn)
     return RetryResult(pending_ids=row["pending_ids"] or [], merged=row["merged"])
 
 
-async def set_paused(conn: asyncpg.Connection, *, paused: bool, reason: str | None) -> ControlState:
+async def set_paused(conn: Connection, *, paused: bool, reason: str | None) -> ControlState:
     """Pause or resume every worker (they read the switch before each claim)."""
     row = await fetch_one(conn, QUERIES["set_paused"], paused, reason)
     if not paused:
@@ -263,13 +264,13 @@ async def set_paused(conn: asyncpg.Connection, *, paused: bool, reason: str | No
     return ControlState(**row)
 
 
-async def clear_pending(conn: asyncpg.Connection) -> int:
+async def clear_pending(conn: Connection) -> int:
     """Cancel every pending task; return how many."""
     cancelled: int = await conn.fetchval(QUERIES["cancel_pending"])
     return cancelled
 
 
-async def fetch_one(conn: asyncpg.Connection, sql: str, *args: Any) -> asyncpg.Record:
+async def fetch_one(conn: Connection, sql: str, *args: Any) -> asyncpg.Record:
     """The one row a statement returns (every query given here returns exactly one)."""
     try:
         row = await conn.fetchrow(sql, *args)

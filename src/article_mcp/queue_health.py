@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import asyncpg
 from pydantic import Field
 
 from article_mcp.config import Settings
+from article_mcp.db import Connection
 from article_mcp.queue_admin import QueueStatus, Report, queue_status
 
 HealthStatus = Literal["healthy", "degraded", "unhealthy"]
@@ -54,7 +54,7 @@ class HealthReport(Report):
 
 
 async def queue_health(
-    conn: asyncpg.Connection, settings: Settings, thresholds: HealthThresholds | None = None
+    conn: Connection, settings: Settings, thresholds: HealthThresholds | None = None
 ) -> HealthReport:
     """Judge the queue by its status report."""
     status = await queue_status(conn, settings)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from pydantic import Field
 
+from article_mcp.db import Connection
 from article_mcp.errors import NotFoundError
 from article_mcp.queue_admin import QUERIES as ADMIN_QUERIES
 from article_mcp.queue_admin import FailedTask, Report, TaskCounts, counts_by, fetch_one
@@ -38,7 +38,7 @@ class QueueStats(Report):
     hourly: list[HourActivity] = Field(description="the last 24 hours, oldest first")
 
 
-async def queue_stats(conn: asyncpg.Connection) -> QueueStats:
+async def queue_stats(conn: Connection) -> QueueStats:
     """Breakdowns by priority, source, model and error kind, and 24 h of activity."""
     return QueueStats(
         by_priority=counts_by(await conn.fetch(ADMIN_QUERIES["task_counts"]), "priority"),
@@ -76,7 +76,7 @@ class QueueMetrics(Report):
     write_ms_p95: float | None
 
 
-async def queue_metrics(conn: asyncpg.Connection, *, hours: int) -> QueueMetrics:
+async def queue_metrics(conn: Connection, *, hours: int) -> QueueMetrics:
     """Processing time percentiles, throughput, error rate and tokens over the last `hours`."""
     tasks = await fetch_one(conn, QUERIES["task_metrics"], hours)
     batches = await fetch_one(conn, QUERIES["batch_metrics"], hours)
@@ -116,7 +116,7 @@ class TaskSummary(Report):
     error_message: str | None
 
 
-async def recent_tasks(conn: asyncpg.Connection, *, limit: int) -> list[TaskSummary]:
+async def recent_tasks(conn: Connection, *, limit: int) -> list[TaskSummary]:
     """The tasks changed most recently, newest first."""
     return [TaskSummary(**row) for row in await conn.fetch(QUERIES["recent_tasks"], limit)]
 
@@ -139,7 +139,7 @@ class FailureReport(Report):
     tasks: list[FailedTask]
 
 
-async def failed_tasks(conn: asyncpg.Connection, *, details: int = 0) -> FailureReport:
+async def failed_tasks(conn: Connection, *, details: int = 0) -> FailureReport:
     """Failures grouped by error, most frequent first; with `details`, that many tasks too."""
     groups = [FailureGroup(**row) for row in await conn.fetch(QUERIES["failure_groups"])]
     tasks = [FailedTask(**row) for row in await conn.fetch(ADMIN_QUERIES["recent_failures"], details)]
@@ -188,7 +188,7 @@ class TaskDetail(Report):
     audit: list[AuditEntry]
 
 
-async def inspect_task(conn: asyncpg.Connection, task_id: int) -> TaskDetail:
+async def inspect_task(conn: Connection, task_id: int) -> TaskDetail:
     """One task and its audit log, oldest entry first."""
     row = await conn.fetchrow(ADMIN_QUERIES["task"], task_id)
     if row is None:
