@@ -1,0 +1,90 @@
+"""`article-mcp worker`: the embedding worker pool alone, without the MCP server.
+
+Run any number of these, on any number of machines, against one database: they coordinate
+only through it. The first SIGTERM or SIGINT stops claiming and lets each worker finish its
+batch (up to `--grace` seconds, then the batch is released); a second one stops at once,
+releasing what is in flight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from typing import Any
+
+import anyio
+import structlog
+
+from article_mcp.cli.common import EXIT_OK, EXIT_USAGE, CommandContext
+from article_mcp.db import open_database
+from article_mcp.models import HnswOptions, ensure_model
+from article_mcp.providers import create_provider
+from article_mcp.worker import SHUTDOWN_GRACE_SECONDS, run_pool
+
+log = structlog.get_logger(__name__)
+
+
+def register(commands: Any) -> None:
+    """Add the `worker` command."""
+    p = commands.add_parser(
+        "worker", help="run the embedding worker pool alone (scale out with more of these)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="concurrent workers in this process (default EMBEDDING_CONCURRENT_WORKERS, at least 1)",
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=SHUTDOWN_GRACE_SECONDS,
+        metavar="SECONDS",
+        help=f"how long a stopping worker may finish its batch (default {SHUTDOWN_GRACE_SECONDS:g})",
+    )
+    p.set_defaults(handler=worker_command)
+
+
+async def worker_command(args: argparse.Namespace, ctx: CommandContext) -> int:
+    """Apply pending migrations, then run the pool until a signal stops it."""
+    settings = ctx.settings
+    if not settings.semantic_search_enabled:
+        ctx.errors.print("article-mcp: nothing to do: SEMANTIC_SEARCH_ENABLED is false", markup=False)
+        return EXIT_USAGE
+    workers = args.workers if args.workers is not None else max(settings.embedding_concurrent_workers, 1)
+    if not 1 <= workers <= 64:
+        ctx.errors.print("article-mcp: invalid input: --workers: must be between 1 and 64", markup=False)
+        return EXIT_USAGE
+    settings = settings.model_copy(update={"embedding_concurrent_workers": workers})
+    async with open_database(
+        settings, migrate=True, max_size=max(settings.database_pool_size, workers + 2)
+    ) as db:
+        provider = create_provider(settings)
+        try:
+            async with db.pool.acquire() as conn:
+                model = await ensure_model(
+                    conn, provider, settings.embedding_model_name, hnsw=HnswOptions.from_settings(settings)
+                )
+            log.info("worker_starting", workers=workers, model=model.name, database=db.display_dsn)
+            shutdown = anyio.Event()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_on_signals, shutdown, tg.cancel_scope)
+                await run_pool(settings, db, provider, model, shutdown=shutdown, grace=args.grace)
+                tg.cancel_scope.cancel()
+        finally:
+            await provider.aclose()
+    log.info("worker_stopped")
+    return EXIT_OK
+
+
+async def _on_signals(shutdown: anyio.Event, scope: anyio.CancelScope) -> None:
+    """First signal: finish the batch and stop. Second: stop now."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for received in signals:
+            if shutdown.is_set():
+                log.info("worker_stopping_now", signal=signal.Signals(received).name)
+                scope.cancel()
+                return
+            log.info("worker_stopping", signal=signal.Signals(received).name)
+            shutdown.set()

@@ -1,0 +1,101 @@
+"""Running the worker pool in a test against the fake HTTP embedding server, and checking
+what it stored: every current chunk has the vector of exactly its own text."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import asyncpg
+
+from article_mcp.chunking import embed_text
+from article_mcp.config import Settings
+from article_mcp.db import Database
+from article_mcp.models import ModelRecord, ensure_model
+from article_mcp.providers import create_provider
+from article_mcp.providers.base import EmbeddingProvider
+from article_mcp.worker import run_pool
+from tests.conftest import make_settings
+from tests.support.fake_providers import FakeEmbeddingServer, fake_vector
+from tests.support.queue_writes import CHUNK_OVERLAP, CHUNK_SIZE
+
+# Generous bound on waiting for the queue to settle: a hang fails the test, speed never does.
+SETTLE_LIMIT = 120.0
+
+
+def worker_settings(database_url: str, server: FakeEmbeddingServer, **overrides: Any) -> Settings:
+    """Settings with short intervals and leases, the fake Ollama server, and the test chunk size."""
+    values: dict[str, Any] = {
+        "embedding_model": "nomic-embed-text",
+        "embedding_worker_interval": 200,
+        "embedding_worker_timeout": 3000,
+        "embedding_retry_backoff_base": 20,
+        "embedding_batch_size": 4,
+        "chunk_size": CHUNK_SIZE,
+        "chunk_overlap": CHUNK_OVERLAP,
+    }
+    values.update(overrides)
+    return make_settings(database_url, **server.settings("ollama", **values))
+
+
+@asynccontextmanager
+async def provider_and_model(
+    settings: Settings, db: Database
+) -> AsyncIterator[tuple[EmbeddingProvider, ModelRecord]]:
+    """The configured provider and its registered model."""
+    provider = create_provider(settings)
+    try:
+        async with db.pool.acquire() as conn:
+            model = await ensure_model(conn, provider, settings.embedding_model_name)
+        yield provider, model
+    finally:
+        await provider.aclose()
+
+
+@asynccontextmanager
+async def running_pool(settings: Settings, db: Database) -> AsyncIterator[ModelRecord]:
+    """The worker pool running in the background for the duration of the block."""
+    async with provider_and_model(settings, db) as (provider, model), anyio.create_task_group() as tg:
+        await tg.start(run_pool, settings, db, provider, model)
+        yield model
+        tg.cancel_scope.cancel()
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], *, every: float = 0.05) -> None:
+    """Poll `check` until it holds (bounded by SETTLE_LIMIT)."""
+    with anyio.fail_after(SETTLE_LIMIT):
+        while not await check():  # noqa: ASYNC110 - the state is in the database: poll it
+            await anyio.sleep(every)
+
+
+async def queue_drained(conn: asyncpg.Connection) -> bool:
+    """No task pending or processing."""
+    live: int = await conn.fetchval(
+        "SELECT count(*) FROM embedding_tasks WHERE status IN ('pending', 'processing')"
+    )
+    return live == 0
+
+
+async def wrong_or_missing_vectors(conn: asyncpg.Connection, model_id: int) -> list[str]:
+    """Current chunks whose vector is absent or is not the vector of their own embed text."""
+    rows = await conn.fetch(
+        "SELECT a.title, k.heading_path, k.content, k.text_hash, e.embedding"
+        " FROM article_chunks k JOIN articles a ON a.id = k.article_id"
+        " LEFT JOIN chunk_embeddings e ON e.model_id = $1 AND e.text_hash = k.text_hash",
+        model_id,
+    )
+    problems = []
+    for row in rows:
+        text = embed_text(row["title"], row["heading_path"], row["content"], max_tokens=CHUNK_SIZE)
+        if row["embedding"] is None:
+            problems.append(f"missing: {text!r}")
+            continue
+        expected = fake_vector(text)
+        stored = row["embedding"].to_list()
+        if len(stored) != len(expected) or any(
+            abs(a - b) > 1e-5 for a, b in zip(stored, expected, strict=True)
+        ):
+            problems.append(f"stale: {text!r}")
+    return problems
