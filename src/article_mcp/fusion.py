@@ -87,10 +87,16 @@ def fuse(rankings: Sequence[Ranking], *, rrf_k: int | None, weights: Mapping[Leg
 
     With `rrf_k`, reciprocal rank fusion: an article scores the sum over rankings of
     weight / (rrf_k + rank), normalised by the most any article could score (1.0: first
-    everywhere). Without, the rankings share a scale (one leg) and an article keeps its best score.
+    everywhere). Two legs often swap their top two (ranks 1 and 2 against 2 and 1: equal
+    sums); such ties go to the article with more weighted evidence relative to each
+    ranking's best score, so the article that one leg prefers by a wide margin wins over
+    the one the other leg prefers by a hair. Without `rrf_k`, the rankings share a scale
+    (one leg) and an article keeps its best score.
     """
     candidates: dict[int, Candidate] = {}
+    margins: dict[int, float] = {}
     for ranking in rankings:
+        top = max((abs(a.score) for a in ranking.articles), default=0.0) or 1.0
         for rank, article in enumerate(ranking.articles, start=1):
             candidate = candidates.setdefault(article.article_id, Candidate(article.article_id))
             _add_evidence(candidate, ranking.leg, article)
@@ -98,11 +104,17 @@ def fuse(rankings: Sequence[Ranking], *, rrf_k: int | None, weights: Mapping[Leg
                 candidate.score = max(candidate.score, article.score)
             else:
                 candidate.score += weights[ranking.leg] / (rrf_k + rank)
+                margins[article.article_id] = (
+                    margins.get(article.article_id, 0.0) + weights[ranking.leg] * article.score / top
+                )
     if rrf_k is not None:
         best_possible = sum(weights[r.leg] for r in rankings) / (rrf_k + 1)
         for candidate in candidates.values():
-            candidate.score /= best_possible
-    return sorted(candidates.values(), key=lambda c: (-c.score, c.article_id))
+            # Rounded so that sums of the same terms in another order compare equal.
+            candidate.score = round(candidate.score / best_possible, 12)
+    return sorted(
+        candidates.values(), key=lambda c: (-c.score, -margins.get(c.article_id, 0.0), c.article_id)
+    )
 
 
 def _add_evidence(candidate: Candidate, leg: Leg, article: RankedArticle) -> None:

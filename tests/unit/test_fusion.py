@@ -82,3 +82,21 @@ def test_diversity_passes_over_near_duplicates() -> None:
 
 def test_empty_rankings_fuse_to_nothing() -> None:
     assert fuse([Ranking("fulltext", ())], rrf_k=60, weights=WEIGHTS) == []
+
+
+def test_a_swap_of_the_top_two_goes_to_the_wider_margin() -> None:
+    # Semantic prefers 2 by a hair, full text prefers 1 by far: equal RRF sums.
+    semantic = rank_articles("semantic", hits((2, 20, 0.34), (1, 10, 0.33)), depth=10, passages=1)
+    fulltext = rank_articles("fulltext", hits((1, 11, 9.0), (2, 21, 3.0)), depth=10, passages=1)
+    fused = fuse([semantic, fulltext], rrf_k=10, weights=WEIGHTS)
+    assert fused[0].score == fused[1].score
+    assert [c.article_id for c in fused] == [1, 2]
+    reverse = fuse(
+        [
+            rank_articles("semantic", hits((2, 20, 0.9), (1, 10, 0.3)), depth=10, passages=1),
+            rank_articles("fulltext", hits((1, 11, 3.1), (2, 21, 3.0)), depth=10, passages=1),
+        ],
+        rrf_k=10,
+        weights=WEIGHTS,
+    )
+    assert [c.article_id for c in reverse] == [2, 1]

@@ -1,0 +1,98 @@
+-- Queries of search.py: passages ranked by BM25 and by vector distance, and what results show.
+-- Filters: $folder NULL for any folder, else that folder and its subfolders; $tags '{}' for
+-- any tags, else articles carrying all of them. no_rag articles have no chunks: never found.
+
+-- name: fulltext_chunks
+-- The $5 best passages for query $2 (full-text configuration $1) by BM25 with k1 $3 and b $4,
+-- folder $6, tags $7. OR semantics: a passage needs one of the query's lexemes. The postings
+-- of the query's lexemes give the candidates, their term frequencies and lengths (an
+-- index-only scan of the postings' primary key); lexeme_stats and corpus_stats give document
+-- frequencies and the average length. A lexeme counts as often as the query repeats it.
+-- IDF as Lucene: ln(1 + (N - df + 0.5) / (df + 0.5)), never negative. Articles are visited
+-- only to apply filters, and only when there are some.
+WITH terms AS (
+    SELECT l.lexeme, cardinality(l.positions) AS qtf
+    FROM unnest(to_tsvector($1::text::regconfig, $2::text)) AS l
+),
+corpus AS (
+    SELECT chunk_count::float8 AS n,
+           greatest(total_length, 1)::float8 / greatest(chunk_count, 1) AS avgdl
+    FROM corpus_stats
+),
+weights AS (
+    SELECT t.lexeme, t.qtf * ln(1 + (c.n - s.df + 0.5) / (s.df::float8 + 0.5)) AS weight
+    FROM terms AS t
+    JOIN lexeme_stats AS s ON s.lexeme = t.lexeme
+    CROSS JOIN corpus AS c
+),
+scored AS (
+    SELECT p.chunk_id,
+           sum(w.weight * p.tf
+               / (p.tf + $3::float8 * (1 - $4::float8 + $4::float8 * p.chunk_length / c.avgdl)))
+               AS score
+    FROM weights AS w
+    JOIN chunk_postings AS p ON p.lexeme = w.lexeme
+    CROSS JOIN corpus AS c
+    GROUP BY p.chunk_id
+),
+top AS (
+    SELECT s.chunk_id, s.score
+    FROM scored AS s
+    WHERE ($6::text IS NULL AND cardinality($7::text[]) = 0)
+       OR EXISTS (
+           SELECT 1 FROM article_chunks AS ch JOIN articles AS a ON a.id = ch.article_id
+           WHERE ch.id = s.chunk_id
+             AND ($6::text IS NULL OR a.folder = $6::text OR starts_with(a.folder, $6::text || '/'))
+             AND a.tags @> $7::text[])
+    ORDER BY s.score DESC, s.chunk_id
+    LIMIT $5
+)
+SELECT ch.article_id, t.chunk_id, t.score
+FROM top AS t
+JOIN article_chunks AS ch ON ch.id = t.chunk_id
+ORDER BY t.score DESC, t.chunk_id;
+
+-- name: tune_search
+-- For this transaction: HNSW candidate list $1 (hnsw.ef_search); iterative index scans, so
+-- that filters which reject many neighbours still get enough results; and a plan made for
+-- the actual filters each time (a generic plan cannot tell a selective folder, best served
+-- by exact distances over its few passages, from no filter, best served by the index).
+SELECT set_config('hnsw.ef_search', $1::text, true),
+       set_config('hnsw.iterative_scan', 'relaxed_order', true),
+       set_config('plan_cache_mode', 'force_custom_plan', true);
+
+-- name: semantic_chunks
+-- The $2 passages nearest to vector $1 by cosine distance among the vectors of one model,
+-- folder $3, tags $4; score is cosine similarity. A template: {model_id} and {dims} are
+-- integers written in by search.py, because the planner matches the model's partial HNSW
+-- index only on its literal predicate and expression. Iterative scans may return neighbours
+-- slightly out of order: the outer query sorts them.
+WITH nearest AS MATERIALIZED (
+    SELECT c.article_id, c.id AS chunk_id, e.embedding::vector({dims}) <=> $1::vector AS distance
+    FROM chunk_embeddings AS e
+    JOIN article_chunks AS c ON c.text_hash = e.text_hash
+    JOIN articles AS a ON a.id = c.article_id
+    WHERE e.model_id = {model_id}
+      AND ($3::text IS NULL OR a.folder = $3::text OR starts_with(a.folder, $3::text || '/'))
+      AND a.tags @> $4::text[]
+    ORDER BY e.embedding::vector({dims}) <=> $1::vector
+    LIMIT $2
+)
+SELECT article_id, chunk_id, 1 - distance AS score
+FROM nearest
+ORDER BY distance, chunk_id;
+
+-- name: articles_shown
+-- What a result shows of articles $1.
+SELECT id, slug, title, folder, tags, updated_at FROM articles WHERE id = ANY($1::bigint[]);
+
+-- name: passages_shown
+-- What a result shows of passages $1.
+SELECT id, chunk_index, heading_path, content FROM article_chunks WHERE id = ANY($1::bigint[]);
+
+-- name: passage_vectors
+-- The vectors of model $2 for passages $1 (for diversity).
+SELECT c.id AS chunk_id, e.embedding
+FROM article_chunks AS c
+JOIN chunk_embeddings AS e ON e.model_id = $2 AND e.text_hash = c.text_hash
+WHERE c.id = ANY($1::bigint[]);

@@ -1,0 +1,84 @@
+"""EXPLAIN proves the search queries are served by their indexes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import asyncpg
+import numpy as np
+import pytest
+
+from article_mcp import chunk_store
+from article_mcp.chunking import Chunk
+from article_mcp.db import Database
+from article_mcp.models import ModelRecord, record_dimensions
+from article_mcp.search import QUERIES, semantic_sql
+
+pytestmark = pytest.mark.anyio
+
+DIMS = 16
+ARTICLES = 500
+WORDS = ["shock", "wave", "boundary", "layer", "wing", "flutter", "heat", "nozzle", "drag", "lift"]
+
+
+async def build(conn: asyncpg.Connection) -> ModelRecord:
+    """500 articles of 4 passages each, and a vector for every passage."""
+    rng = np.random.default_rng(3)
+    ids = [
+        r["id"]
+        for r in await conn.fetch(
+            "INSERT INTO articles (slug, title, content, content_hash, folder)"
+            " SELECT 'a-' || n, 'A ' || n, '', '', 'f' || (n % 5)"
+            " FROM generate_series(1, $1) AS n RETURNING id",
+            ARTICLES,
+        )
+    ]
+    hashes = []
+    for article in ids:
+        chunks = []
+        for index in range(4):
+            text = " ".join(rng.choice(WORDS, 30)) + f" term{article}x{index}"
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            chunks.append(Chunk(index, (), text, text, digest, 30))
+            hashes.append(digest)
+        async with conn.transaction():
+            await chunk_store.replace_chunks(conn, article, 1, chunks, text_search_config="english")
+    model_id = await conn.fetchval(
+        "INSERT INTO embedding_models (provider, name) VALUES ('test', 'plan-model') RETURNING id"
+    )
+    vectors = rng.standard_normal((len(hashes), DIMS)).astype(np.float32)
+    await conn.copy_records_to_table(
+        "chunk_embeddings",
+        records=[(model_id, h, v) for h, v in zip(hashes, vectors, strict=True)],
+        columns=["model_id", "text_hash", "embedding"],
+    )
+    model = await record_dimensions(conn, ModelRecord(model_id, "test", "plan-model", None), DIMS)
+    await conn.execute("VACUUM ANALYZE")
+    return model
+
+
+async def plan(conn: asyncpg.Connection, sql: str, *args: object) -> str:
+    async with conn.transaction():
+        await conn.execute(QUERIES["tune_search"], "100")
+        rows = await conn.fetch("EXPLAIN (COSTS OFF) " + sql, *args)
+    return "\n".join(r[0] for r in rows)
+
+
+async def test_semantic_search_uses_the_models_hnsw_index(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        model = await build(conn)
+        query = np.ones(DIMS, dtype=np.float32)
+        shown = await plan(conn, semantic_sql(model.id, DIMS), query, 20, None, [])
+    assert f"Index Scan using chunk_embeddings_hnsw_{model.id} on chunk_embeddings" in shown
+    assert "Seq Scan on chunk_embeddings" not in shown
+
+
+async def test_fulltext_scores_from_the_postings_index_alone(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        await build(conn)
+        shown = await plan(
+            conn, QUERIES["fulltext_chunks"], "english", "shock term7x1", 1.2, 0.75, 20, None, []
+        )
+    assert "Index Only Scan using chunk_postings_pkey on chunk_postings" in shown
+    assert "Seq Scan on chunk_postings" not in shown
+    assert "Seq Scan on article_chunks" not in shown
