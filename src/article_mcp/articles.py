@@ -70,6 +70,22 @@ def content_hash(title: str, content: str) -> str:
     return hashlib.sha256(f"{title}\x00{content}".encode()).hexdigest()
 
 
+@asynccontextmanager
+async def pooled_connection(db: Database, *, transaction: bool = False) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection (in a transaction if asked), a lost database translated."""
+    try:
+        async with db.pool.acquire() as proxy:
+            # The pool hands out a proxy that behaves as the connection it wraps.
+            conn = cast(asyncpg.Connection, proxy)
+            if not transaction:
+                yield conn
+                return
+            async with conn.transaction():
+                yield conn
+    except CONNECTION_ERRORS as exc:
+        raise unavailable(db.dsn, exc) from exc
+
+
 def _folder_args(folder: str) -> tuple[str, str]:
     return folder, escape_like(folder) + "/%"
 
@@ -103,21 +119,6 @@ class ArticleService:
         self._model_id = model_id if settings.semantic_search_enabled else None
         self._after_write = after_write
 
-    @asynccontextmanager
-    async def _connection(self, *, write: bool = False) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection (in a transaction when `write`), lost connections translated."""
-        try:
-            async with self._db.pool.acquire() as proxy:
-                # The pool hands out a proxy that behaves as the connection it wraps.
-                conn = cast(asyncpg.Connection, proxy)
-                if not write:
-                    yield conn
-                    return
-                async with conn.transaction():
-                    yield conn
-        except CONNECTION_ERRORS as exc:
-            raise unavailable(self._db.dsn, exc) from exc
-
     # -- writes ---------------------------------------------------------------------------
 
     async def create(
@@ -138,7 +139,7 @@ class ArticleService:
     ) -> tuple[asyncpg.Record, int | None]:
         config = self._settings.text_search_config
         fields = (title, content, folder, tags, no_rag, content_hash(title, content), config)
-        async with self._connection(write=True) as conn:
+        async with pooled_connection(self._db, transaction=True) as conn:
             row = await _insert_with_free_slug(conn, slugify(title), fields)
             task_id = None if no_rag else await self._write_chunks(conn, row, chunks)
         return row, task_id
@@ -174,7 +175,7 @@ class ArticleService:
         return await self._written(row, task_id, changed)
 
     async def _update(self, slug: str, edit: _Edit) -> tuple[asyncpg.Record, int | None, list[str]]:
-        async with self._connection(write=True) as conn:
+        async with pooled_connection(self._db, transaction=True) as conn:
             current = await _locked(conn, slug)
             edit = _against(edit, current)
             if not edit.changed:
@@ -221,7 +222,7 @@ class ArticleService:
 
     async def delete(self, slug: str) -> ArticleDeletion:
         """Delete an article, its chunks, and its embedding tasks still to run."""
-        async with self._connection(write=True) as conn:
+        async with pooled_connection(self._db, transaction=True) as conn:
             current = await _locked(conn, slug)
             cancelled = await queue.cancel_for_articles(conn, [current["id"]])
             # Through chunk_store, so the lexical statistics lose the article's passages too.
@@ -279,7 +280,7 @@ class ArticleService:
 
     async def get(self, slug: str) -> Article:
         """The whole article with its embedding status and latest task."""
-        async with self._connection() as conn:
+        async with pooled_connection(self._db) as conn:
             row = await conn.fetchrow(QUERIES["get_article"], slug)
             if row is None:
                 raise _not_found(slug)
@@ -292,7 +293,7 @@ class ArticleService:
         """A page of articles in a folder and its subfolders, most recently changed first."""
         folder = check_folder(folder)
         check_page(limit, offset, max_limit=MAX_PAGE)
-        async with self._connection() as conn:
+        async with pooled_connection(self._db) as conn:
             rows = await conn.fetch(QUERIES["list_articles"], *_folder_args(folder), limit, offset)
             total = await conn.fetchval(QUERIES["count_articles"], *_folder_args(folder))
             statuses = await self._statuses(rows, conn)
@@ -304,7 +305,7 @@ class ArticleService:
 
     async def folders(self) -> FolderList:
         """Every folder with its article counts."""
-        async with self._connection() as conn:
+        async with pooled_connection(self._db) as conn:
             rows = await conn.fetch(QUERIES["list_folders"])
         root, *others = rows
         return FolderList(
@@ -322,7 +323,7 @@ class ArticleService:
         check_page(limit, 0, max_limit=MAX_PAGE)
         pattern = f"%{escape_like(query)}%"
         config = self._settings.text_search_config
-        async with self._connection() as conn:
+        async with pooled_connection(self._db) as conn:
             rows = await conn.fetch(
                 QUERIES["search_articles"], query, config, pattern, *_folder_args(folder), limit
             )
@@ -335,7 +336,7 @@ class ArticleService:
         self, rows: Sequence[asyncpg.Record], conn: asyncpg.Connection | None = None
     ) -> dict[int, EmbeddingStatus]:
         if conn is None:
-            async with self._connection() as own:
+            async with pooled_connection(self._db) as own:
                 found = await self._status_rows(own, rows)
         else:
             found = await self._status_rows(conn, rows)

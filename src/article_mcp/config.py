@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     auth_token: SecretStr | None = None
+    # Extra Host names the HTTP server answers to (comma-separated), beyond loopback and
+    # HTTP_HOST: DNS-rebinding protection refuses any other Host header.
+    http_allowed_hosts: str = ""
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "console"
 

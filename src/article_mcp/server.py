@@ -9,7 +9,9 @@ the client only as "Error executing tool <name>".
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +35,8 @@ from pydantic import ValidationError
 from article_mcp import __version__
 from article_mcp.articles import ArticleService
 from article_mcp.client_log import ClientLog
+from article_mcp.config import Settings
+from article_mcp.db import Database
 from article_mcp.errors import (
     ArticleMcpError,
     ConflictError,
@@ -40,7 +44,8 @@ from article_mcp.errors import (
     NotFoundError,
     UnavailableError,
 )
-from article_mcp.tools import CREATE, OVERWRITE, READ, ArticleTools
+from article_mcp.search import SearchService
+from article_mcp.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools, SearchTools
 
 log = structlog.get_logger(__name__)
 
@@ -94,7 +99,17 @@ class ArticleServer(MCPServer[Any]):
             raise ToolError(message) from exc.__cause__
 
 
-def create_server(articles: ArticleService, *, max_content_bytes: int) -> ArticleServer:
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the tools call: one service each, built once per process."""
+
+    settings: Settings
+    db: Database
+    articles: ArticleService
+    search: SearchService
+
+
+def create_server(services: Services) -> ArticleServer:
     """The MCP server over these services, with its tools, resources and logging."""
     server = ArticleServer(
         name="article-mcp",
@@ -106,24 +121,30 @@ def create_server(articles: ArticleService, *, max_content_bytes: int) -> Articl
     server._lowlevel_server.add_request_handler(
         "logging/setLevel", SetLevelRequestParams, client_log.set_level
     )
-    _add_article_tools(server, ArticleTools(articles, client_log), max_content_bytes)
-    _add_resources(server, articles)
+    _add_tools(server, services, client_log)
+    _add_resources(server, services.articles)
     return server
 
 
-def _add_article_tools(server: ArticleServer, tools: ArticleTools, max_content_bytes: int) -> None:
-    limit = f"\n\nContent may hold up to {max_content_bytes} bytes of UTF-8."
+def _add_tools(server: ArticleServer, services: Services, client_log: ClientLog) -> None:
+    articles = ArticleTools(services.articles, client_log)
+    search = SearchTools(services.search)
+    queue = QueueTools(services.settings, services.db)
+    limit = f"\n\nContent may hold up to {services.settings.article_max_bytes} bytes of UTF-8."
     table: list[tuple[Callable[..., Any], str, ToolAnnotations, str]] = [
-        (tools.create_article, "Create article", CREATE, limit),
-        (tools.update_article, "Update article", OVERWRITE, limit),
-        (tools.delete_article, "Delete article", OVERWRITE, ""),
-        (tools.get_article, "Read article", READ, ""),
-        (tools.list_articles, "List articles", READ, ""),
-        (tools.list_folders, "List folders", READ, ""),
-        (tools.search_articles, "Search articles by words", READ, ""),
+        (articles.create_article, "Create article", CREATE, limit),
+        (articles.update_article, "Update article", OVERWRITE, limit),
+        (articles.delete_article, "Delete article", OVERWRITE, ""),
+        (articles.get_article, "Read article", READ, ""),
+        (articles.list_articles, "List articles", READ, ""),
+        (articles.list_folders, "List folders", READ, ""),
+        (articles.search_articles, "Search articles by words", READ, ""),
+        (search.semantic_search, "Search articles by meaning", READ, ""),
+        (queue.queue_status, "Embedding queue status", READ, ""),
     ]
     for fn, title, hints, extra in table:
-        server.add_tool(fn, title=title, annotations=hints, description=(fn.__doc__ or "").strip() + extra)
+        description = inspect.cleandoc(fn.__doc__ or "") + extra
+        server.add_tool(fn, title=title, annotations=hints, description=description)
 
 
 def _add_resources(server: ArticleServer, articles: ArticleService) -> None:

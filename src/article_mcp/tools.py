@@ -7,7 +7,7 @@ schema is the agent's guide and the service the guard.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp_types import ToolAnnotations
@@ -28,8 +28,20 @@ from article_mcp.article_rules import (
     TAG_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
-from article_mcp.articles import MAX_PAGE, ArticleService
+from article_mcp.articles import MAX_PAGE, ArticleService, pooled_connection
 from article_mcp.client_log import ClientLog
+from article_mcp.config import Settings
+from article_mcp.db import Database
+from article_mcp.queue_admin import QueueStatus, queue_status
+from article_mcp.search import SearchService
+from article_mcp.search_models import (
+    MAX_EXTRA_QUERIES,
+    MAX_PASSAGES,
+    MAX_RESULTS,
+    SearchMode,
+    SearchRequest,
+    SearchResponse,
+)
 from article_mcp.slugs import MAX_SLUG_LENGTH
 
 Slug = Annotated[
@@ -96,7 +108,6 @@ def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool = Tru
 READ = _hints(read_only=True)
 CREATE = _hints(read_only=False, idempotent=False)
 OVERWRITE = _hints(read_only=False, destructive=True)
-Mode = Literal["hybrid", "semantic", "fulltext"]
 
 
 class ArticleTools:
@@ -194,3 +205,75 @@ def _embedding_note(written: ArticleWrite) -> str:
     if written.embedding_task_id is None:
         return f"embedding {written.embedding_status}"
     return f"embedding {written.embedding_status} (task {written.embedding_task_id})"
+
+
+class SearchTools:
+    """The search tool, bound to one SearchService."""
+
+    def __init__(self, search: SearchService) -> None:
+        self._search = search
+
+    async def semantic_search(
+        self,
+        query: Annotated[
+            str, Field(min_length=1, max_length=QUERY_MAX_LENGTH, description="What to look for.")
+        ],
+        k: Annotated[int, Field(ge=1, le=MAX_RESULTS, description="How many articles to return.")] = 10,
+        mode: Annotated[
+            SearchMode,
+            Field(
+                description="hybrid (meaning and words, fused; default), semantic (meaning only), "
+                "fulltext (words only, BM25)."
+            ),
+        ] = "hybrid",
+        folder: FolderFilter = "",
+        tags: Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH)]],
+            Field(max_length=MAX_TAGS, description="Only articles carrying every one of these tags."),
+        ] = [],  # noqa: B006 - never mutated; an empty list reads better in the schema than null
+        min_score: Annotated[
+            float | None, Field(ge=0, description="Drop results scoring below this (see `score`).")
+        ] = None,
+        multi_query: Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=QUERY_MAX_LENGTH)]],
+            Field(max_length=MAX_EXTRA_QUERIES, description="Other phrasings of the same need; merged."),
+        ] = [],  # noqa: B006 - as above
+        diversity: Annotated[
+            float, Field(ge=0, le=1, description="0: pure relevance; up to 1: prefer varied articles (MMR).")
+        ] = 0.0,
+        passages: Annotated[
+            int, Field(ge=1, le=MAX_PASSAGES, description="Best passages to show per article.")
+        ] = 2,
+    ) -> SearchResponse:
+        """Find articles by meaning: passages closest to the query, grouped by article, best first.
+
+        hybrid (default) also finds exact words and articles written moments ago (not embedded
+        yet: embedding_status 'pending'); if semantic search is off or the embedding provider
+        is down it answers from full text and says so in `notice`. no_rag articles never appear.
+        """
+        request = SearchRequest(
+            query=query,
+            k=k,
+            mode=mode,
+            folder=folder or None,
+            tags=tags,
+            min_score=min_score,
+            multi_query=multi_query,
+            diversity=diversity,
+            passages=passages,
+        )
+        return await self._search.search(request)
+
+
+class QueueTools:
+    """The queue report tool."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self._settings = settings
+        self._db = db
+
+    async def queue_status(self) -> QueueStatus:
+        """Embedding queue at a glance: tasks by status and priority, oldest pending age, workers
+        with their last heartbeat, throughput over the last hour, and recent failures."""
+        async with pooled_connection(self._db) as conn:
+            return await queue_status(conn, self._settings)

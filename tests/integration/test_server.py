@@ -10,24 +10,24 @@ from typing import Any
 import pytest
 from mcp import Client, MCPError
 from mcp.shared.exceptions import MCPDeprecationWarning
-from mcp_types import CallToolResult, LoggingMessageNotificationParams, TextContent
+from mcp_types import LoggingMessageNotificationParams
 
 from article_mcp.articles import ArticleService
 from article_mcp.config import Settings
 from article_mcp.db import Database, create_pool
-from article_mcp.server import ArticleServer, create_server
+from article_mcp.search import SearchService
+from article_mcp.server import ArticleServer, Services, create_server
+from tests.support.mcp_calls import READ_ONLY_TOOLS, TOOLS, call, fail
 
 pytestmark = pytest.mark.anyio
 
-ARTICLE_TOOLS = {
-    "create_article",
-    "update_article",
-    "delete_article",
-    "get_article",
-    "list_articles",
-    "list_folders",
-    "search_articles",
-}
+
+def services(settings: Settings, db: Database, model_id: int | None) -> Services:
+    """The services of a server whose model is registered but not reachable from here: the
+    write path queues for it, search answers from full text."""
+    return Services(
+        settings, db, ArticleService(settings, db, model_id), SearchService(settings, db, None, None)
+    )
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ async def server(settings: Settings, db: Database) -> ArticleServer:
     model_id = await db.pool.fetchval(
         "INSERT INTO embedding_models (provider, name) VALUES ('test', 'test-model') RETURNING id"
     )
-    return create_server(ArticleService(settings, db, model_id), max_content_bytes=settings.article_max_bytes)
+    return create_server(services(settings, db, model_id))
 
 
 @pytest.fixture
@@ -44,26 +44,9 @@ async def client(server: ArticleServer) -> AsyncIterator[Client]:
         yield connected
 
 
-async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, arguments)
-    assert not result.is_error, error_text(result)
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-async def fail(client: Client, tool: str, **arguments: Any) -> str:
-    result = await client.call_tool(tool, arguments)
-    assert result.is_error
-    return error_text(result)
-
-
-def error_text(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
 async def test_tools_are_described_typed_and_annotated(client: Client) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) >= ARTICLE_TOOLS
+    assert set(tools) == TOOLS
     for tool in tools.values():
         assert tool.title and tool.description, tool.name
         assert tool.output_schema is not None, tool.name
@@ -79,7 +62,7 @@ async def test_tools_are_described_typed_and_annotated(client: Client) -> None:
     assert create.annotations.idempotent_hint is False
     delete = tools["delete_article"].annotations
     assert delete is not None and delete.destructive_hint is True
-    for name in ("get_article", "list_articles", "list_folders", "search_articles"):
+    for name in READ_ONLY_TOOLS:
         hints = tools[name].annotations
         assert hints is not None and hints.read_only_hint is True, name
     assert "ctx" not in tools["create_article"].input_schema["properties"]
@@ -168,6 +151,33 @@ async def test_bad_requests_answer_is_error_naming_field_and_rule(
     assert (await call(client, "list_folders"))["total_articles"] == 0
 
 
+async def test_semantic_search_answers_from_full_text_without_a_provider(client: Client) -> None:
+    await call(client, "create_article", title="Zebras", content="Stripes on the savanna.", tags=["animals"])
+    await call(client, "create_article", title="Hidden", content="Stripes in private.", no_rag=True)
+
+    found = await call(client, "semantic_search", query="stripes", tags=["animals"])
+    assert (found["mode"], found["searched"], found["fallback"]) == ("hybrid", ["fulltext"], True)
+    assert "disabled" in found["notice"]
+    [hit] = found["results"]
+    assert (hit["slug"], hit["matched_by"]) == ("zebras", "fulltext")
+    assert hit["passages"][0]["text"] == "Stripes on the savanna."
+
+    assert "invalid input: mode" in await fail(client, "semantic_search", query="stripes", mode="semantic")
+    assert "invalid input: k" in await fail(client, "semantic_search", query="stripes", k=0)
+    assert "invalid input: folder" in await fail(client, "semantic_search", query="x", folder="/abs")
+
+
+async def test_queue_status_reports_the_queue(client: Client) -> None:
+    await call(client, "create_article", title="One", content="x")
+    await call(client, "create_article", title="Two", content="y")
+
+    status = await call(client, "queue_status")
+    assert status["counts"]["pending"] == 2
+    assert status["pending_by_priority"]["normal"] == 2
+    assert status["workers_alive"] == 0
+    assert status["oldest_pending_seconds"] >= 0
+
+
 async def test_slug_conflicts_are_reported(client: Client) -> None:
     await call(client, "create_article", title="One", content="x")
     await call(client, "create_article", title="Two", content="x")
@@ -177,7 +187,7 @@ async def test_slug_conflicts_are_reported(client: Client) -> None:
 
 async def test_a_lost_database_is_a_readable_error(settings: Settings, database_url: str) -> None:
     pool = await create_pool(database_url)
-    server = create_server(ArticleService(settings, Database(pool, database_url), None), max_content_bytes=10)
+    server = create_server(services(settings, Database(pool, database_url), None))
     await pool.close()
     async with Client(server) as client:
         text = await fail(client, "list_folders")

@@ -13,6 +13,7 @@ from article_mcp.cli import db as db_commands
 from article_mcp.cli import demo as demo_commands
 from article_mcp.cli import embeddings as embeddings_commands
 from article_mcp.cli import queue as queue_commands
+from article_mcp.cli import serve as serve_commands
 from article_mcp.cli import worker as worker_commands
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, CommandContext
 from article_mcp.config import load_settings
@@ -26,7 +27,14 @@ from article_mcp.errors import (
 from article_mcp.logs import configure_logging
 
 # Each module adds its subcommands; the order is the order of `--help`.
-COMMAND_MODULES = (worker_commands, db_commands, queue_commands, embeddings_commands, demo_commands)
+COMMAND_MODULES = (
+    serve_commands,
+    worker_commands,
+    db_commands,
+    queue_commands,
+    embeddings_commands,
+    demo_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
