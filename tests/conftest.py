@@ -22,6 +22,9 @@ from article_mcp.migrate import migrate_to_latest
 
 TEMPLATE = "article_mcp_template"
 
+# Fixtures shared by many test folders, kept in light modules of their own.
+pytest_plugins = ["tests.support.fake_providers"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Tests see only the settings they ask for, never the developer's environment."""

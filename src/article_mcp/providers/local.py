@@ -33,7 +33,11 @@ MAX_BATCH_SIZE = 1024
 
 def local_extra_installed() -> bool:
     """True when sentence-transformers can be imported."""
-    return importlib.util.find_spec("sentence_transformers") is not None
+    try:
+        return importlib.util.find_spec("sentence_transformers") is not None
+    except ValueError:
+        # Present in sys.modules as None: imports of it are blocked.
+        return False
 
 
 def model_location(name: str) -> str:
@@ -81,7 +85,7 @@ def _quiet_progress_bars() -> None:
         from transformers.utils import logging as transformers_logging
     except ImportError:
         return
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 class LocalProvider:
