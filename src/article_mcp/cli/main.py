@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import anyio
 from rich.console import Console
 
+from article_mcp.cli import check as check_commands
 from article_mcp.cli import db as db_commands
 from article_mcp.cli import demo as demo_commands
 from article_mcp.cli import embeddings as embeddings_commands
@@ -34,6 +35,7 @@ COMMAND_MODULES = (
     queue_commands,
     embeddings_commands,
     demo_commands,
+    check_commands,
 )
 
 
