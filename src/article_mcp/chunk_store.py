@@ -14,7 +14,8 @@ commits. Each keeps four things in step, set-based, in one statement plus two sm
   when something changed) so that its lock is held for the shortest time.
 
 A transaction should make one such call: a second one would take lexeme locks while holding
-the corpus row, and two writers doing that could wait on each other.
+the corpus row, and two writers doing that could wait on each other. To write many articles
+at once, `replace_many` does it in one call.
 """
 
 from __future__ import annotations
@@ -44,6 +45,22 @@ async def replace_chunks(
     text_search_config: str,
 ) -> None:
     """Make `chunks` the current passages of the article at `version`, index and stats included."""
+    await replace_many(conn, [(article_id, version, chunks)], text_search_config=text_search_config)
+
+
+# (article id, article version, its chunks)
+ArticleChunks = tuple[int, int, Sequence[Chunk]]
+
+
+async def replace_many(
+    conn: asyncpg.Connection, articles: Sequence[ArticleChunks], *, text_search_config: str
+) -> None:
+    """Replace the passages of several articles in one statement (bulk loads, rebuilds).
+
+    Each lexeme's document frequency then changes once for them all, instead of once per
+    article: a transaction that updates the same row again and again makes every later
+    update walk the versions it left behind.
+    """
     rows = [
         {
             "article_id": article_id,
@@ -57,9 +74,12 @@ async def replace_chunks(
             "text_hash": chunk.text_hash,
             "token_count": chunk.token_count,
         }
+        for article_id, version, chunks in articles
         for chunk in chunks
     ]
-    await _write(conn, [article_id], rows, text_search_config)
+    article_ids = sorted({article_id for article_id, _, _ in articles})
+    if article_ids:
+        await _write(conn, article_ids, rows, text_search_config)
 
 
 async def remove_chunks(conn: asyncpg.Connection, article_ids: Sequence[int]) -> None:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from article_mcp.chunk_store import remove_chunks, replace_chunks
+from article_mcp.chunk_store import remove_chunks, replace_chunks, replace_many
 from article_mcp.chunking import Chunk
 from article_mcp.db import Database, connect
 from article_mcp.errors import ConfigError
@@ -84,6 +84,7 @@ operations = st.lists(
     st.one_of(
         st.tuples(st.just("replace"), st.integers(0, 2), chunk_lists),
         st.tuples(st.just("remove"), st.sets(st.integers(0, 2), max_size=3), st.just([])),
+        st.tuples(st.just("replace two"), st.just((0, 2)), chunk_lists),
     ),
     min_size=1,
     max_size=8,
@@ -97,10 +98,14 @@ async def apply_operations(dsn: str, ops: Sequence[tuple[str, object, list[str]]
         ids = await add_articles(conn, 3)
         for version, (kind, target, chunk_texts) in enumerate(ops, start=1):
             async with conn.transaction():
+                chunks = [make_chunk(i, text) for i, text in enumerate(chunk_texts)]
                 if kind == "replace":
                     assert isinstance(target, int)
-                    chunks = [make_chunk(i, text) for i, text in enumerate(chunk_texts)]
                     await replace_chunks(conn, ids[target], version, chunks, text_search_config="english")
+                elif kind == "replace two":
+                    assert isinstance(target, tuple)
+                    twice = [(ids[i], version, chunks[i:]) for i in target]
+                    await replace_many(conn, twice, text_search_config="english")
                 else:
                     assert isinstance(target, set)
                     await remove_chunks(conn, [ids[i] for i in target])
