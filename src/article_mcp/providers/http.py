@@ -48,14 +48,14 @@ class HttpProvider(ABC):
         self,
         settings: Settings,
         *,
-        model: str,
+        model: str | None,
         base_url: str,
         path: str,
         max_batch_size: int,
         headers: Mapping[str, str] | None = None,
         secret: str | None = None,
     ) -> None:
-        self._model = model
+        self._model = model or settings.embedding_model_name
         self._max_batch_size = max_batch_size
         self._secret = secret
         self.base_url = base_url.rstrip("/")

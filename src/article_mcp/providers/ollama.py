@@ -24,7 +24,7 @@ class OllamaProvider(HttpProvider):
     def __init__(self, settings: Settings, *, model: str | None = None) -> None:
         super().__init__(
             settings,
-            model=model or settings.embedding_model_name,
+            model=model,
             base_url=settings.ollama_base_url,
             path="/api/embed",
             max_batch_size=MAX_BATCH_SIZE,

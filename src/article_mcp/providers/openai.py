@@ -33,7 +33,7 @@ class OpenAIProvider(HttpProvider):
         max_batch_size = max(1, min(MAX_INPUTS, MAX_REQUEST_TOKENS // settings.chunk_size))
         super().__init__(
             settings,
-            model=model or settings.embedding_model_name,
+            model=model,
             base_url=settings.openai_base_url,
             path="/embeddings",
             max_batch_size=max_batch_size,
