@@ -17,6 +17,8 @@ from article_mcp.errors import TransientProviderError
 from article_mcp.fusion import Vector
 from article_mcp.providers.base import EmbeddingProvider
 
+WARM_UP_TEXT = "warm up"
+
 
 class QueryEmbedder:
     """Embeds search queries through one provider, remembering recent ones."""
@@ -48,6 +50,10 @@ class QueryEmbedder:
         if missing:
             found.update(await self._fetch(missing))
         return [found[q] for q in queries]
+
+    async def warm_up(self) -> None:
+        """Make the provider ready (a local model loads on first use), without a time limit."""
+        await self._provider.embed([WARM_UP_TEXT])
 
     def _cached(self, query: str) -> Vector | None:
         entry = self._cache.get(query)

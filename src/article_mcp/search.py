@@ -76,6 +76,19 @@ class SearchService:
             else None
         )
 
+    async def warm_up(self) -> None:
+        """Get the provider ready for query vectors, so the first search need not wait for it.
+
+        A local model takes seconds to load, longer than SEARCH_EMBED_TIMEOUT allows a query:
+        call this once at start-up (in the background). Failures are logged, not raised.
+        """
+        if self._embedder is None:
+            return
+        try:
+            await self._embedder.warm_up()
+        except ProviderError as exc:
+            log.warning("search_warm_up_failed", error=exc.message)
+
     async def search(self, request: SearchRequest) -> SearchResponse:
         """Run one search; raises InvalidInputError for a bad request."""
         request = validated(request)

@@ -89,3 +89,13 @@ async def test_a_slow_provider_is_a_transient_error_naming_the_setting() -> None
     embedder = QueryEmbedder(CountingEmbedder(delay=5), ttl_s=10, size=10, timeout_s=0.05)
     with pytest.raises(TransientProviderError, match="SEARCH_EMBED_TIMEOUT"):
         await embedder.embed(["a"])
+
+
+async def test_warming_up_calls_the_provider_without_caching_or_a_time_limit() -> None:
+    provider = CountingEmbedder(delay=0.1)
+    embedder = QueryEmbedder(provider, ttl_s=10, size=10, timeout_s=0.01)
+    await embedder.warm_up()
+    assert provider.calls == [["warm up"]]
+    provider.delay = 0
+    await embedder.embed(["warm up"])
+    assert provider.calls == [["warm up"], ["warm up"]]
