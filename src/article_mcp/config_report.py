@@ -9,6 +9,7 @@ needed most.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +21,7 @@ from article_mcp.config import SECRET_SETTINGS, Settings, describe_validation_er
 
 Source = Literal["environment", ".env", "default"]
 
-# Names that look like ours; an unknown one is probably a typo of a real setting.
+# Names that look like ours: an unknown one is probably a typo, even when no setting is close.
 _OUR_PREFIXES = (
     "article_mcp_", "embedding_", "semantic_", "ollama_", "openai_", "database_", "chunk_",
     "hnsw_", "bm25_", "search_", "http_", "auth_", "log_",
@@ -119,8 +120,14 @@ def _shown(name: str, value: Any) -> str:
 
 
 def _unknown_names(variables: Mapping[str, str | None], where: str) -> list[str]:
-    unknown = sorted(n for n in variables if n.startswith(_OUR_PREFIXES) and n not in Settings.model_fields)
-    return [f"{name.upper()} (in {where}) is not a setting of article-mcp: a typo?" for name in unknown]
+    warnings = []
+    for name in sorted(set(variables) - set(Settings.model_fields)):
+        close = difflib.get_close_matches(name, Settings.model_fields, n=1, cutoff=0.85)
+        if close:
+            warnings.append(f"{name.upper()} (in {where}) is not a setting: did you mean {close[0].upper()}?")
+        elif name.startswith(_OUR_PREFIXES):
+            warnings.append(f"{name.upper()} (in {where}) is not a setting of article-mcp: a typo?")
+    return warnings
 
 
 def _warnings(settings: Settings) -> list[str]:

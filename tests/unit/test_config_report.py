@@ -70,11 +70,14 @@ def test_a_rule_across_settings_names_its_variable(tmp_path: Path, monkeypatch: 
 def test_warnings_for_typos_and_doubtful_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("OLLAMA_BASEURL=http://ollama:11434\n")
     monkeypatch.setenv("EMBEDDING_MODLE", "nomic-embed-text")
+    monkeypatch.setenv("EMBEDDING_SOMETHING_ELSE", "1")
     monkeypatch.setenv("EMBEDDING_CONCURRENT_WORKERS", "0")
     monkeypatch.setenv("HTTP_HOST", "0.0.0.0")
     report = config_report(tmp_path / ".env")
     assert report.ok
     joined = "\n".join(report.warnings)
-    assert "EMBEDDING_MODLE (in environment) is not a setting" in joined
-    assert "OLLAMA_BASEURL (in " in joined
+    assert "EMBEDDING_MODLE (in environment) is not a setting: did you mean EMBEDDING_MODEL?" in joined
+    assert "OLLAMA_BASEURL (in " in joined and "did you mean OLLAMA_BASE_URL?" in joined
+    assert "EMBEDDING_SOMETHING_ELSE (in environment) is not a setting of article-mcp" in joined
+    assert "PATH" not in joined
     assert "nothing is embedded" in joined and "AUTH_TOKEN is not set" in joined

@@ -2,6 +2,8 @@
 
     check provider   embed a test string with the configured provider: provider, model,
                      dimension and latency, or the classified error (exit 1)
+    check config     every setting, its value (secrets masked), its source, and problems
+                     (exit 1); see check_config.py
 
 Each check is a function adding one subcommand to the `check` group; a new check is one more
 entry in CHECKS.
@@ -16,6 +18,7 @@ from typing import Any
 
 from rich.table import Table
 
+from article_mcp.cli.check_config import register as register_config
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
 from article_mcp.config import redact_url
 from article_mcp.errors import ProviderError, RateLimitedError
@@ -44,7 +47,7 @@ def register_provider(checks: Any) -> None:
     p.set_defaults(handler=provider_command)
 
 
-CHECKS: tuple[Callable[[Any], None], ...] = (register_provider,)
+CHECKS: tuple[Callable[[Any], None], ...] = (register_provider, register_config)
 
 
 async def provider_command(args: argparse.Namespace, ctx: CommandContext) -> int:

@@ -17,7 +17,7 @@ from article_mcp.cli import queue as queue_commands
 from article_mcp.cli import serve as serve_commands
 from article_mcp.cli import worker as worker_commands
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, CommandContext
-from article_mcp.config import load_settings
+from article_mcp.config import Settings, load_settings
 from article_mcp.errors import (
     ArticleMcpError,
     ConfigError,
@@ -61,7 +61,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        settings = load_settings()
+        settings = _settings_for(args)
         configure_logging(settings.log_level, settings.log_format)
         context = CommandContext(settings=settings, console=Console(highlight=False), errors=errors)
         code: int = anyio.run(args.handler, args, context)
@@ -71,6 +71,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         errors.print(f"article-mcp: {_label(exc)}: {exc.message}", markup=False)
         return _exit_code(exc)
     return code
+
+
+def _settings_for(args: argparse.Namespace) -> Settings:
+    """The settings; a command that reports on them (`check config`) also runs on broken ones."""
+    try:
+        return load_settings()
+    except ConfigError:
+        if not getattr(args, "reports_settings", False):
+            raise
+        return Settings.model_construct()
 
 
 def _label(exc: ArticleMcpError) -> str:
