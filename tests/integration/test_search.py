@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from article_mcp import queue
@@ -17,7 +18,7 @@ from article_mcp.articles import ArticleService
 from article_mcp.config import Settings
 from article_mcp.db import Database, create_pool
 from article_mcp.errors import InvalidInputError, UnavailableError
-from article_mcp.models import ModelRecord, ensure_model
+from article_mcp.models import ModelRecord, ensure_model, record_dimensions
 from article_mcp.providers import create_provider
 from article_mcp.providers.base import EmbeddingBatch, EmbeddingProvider
 from article_mcp.search import SearchService
@@ -323,3 +324,27 @@ async def test_bad_input_names_the_field(shared: Library, request_args: dict[str
     with pytest.raises(InvalidInputError) as error:
         await shared.service().search(SearchRequest(**request_args))
     assert error.value.field == field
+
+
+async def test_only_vectors_of_the_active_model_take_part(library: Library) -> None:
+    query = "quantum chromodynamics of gluons"
+    [vector] = (await library.provider.embed([query])).vectors
+    async with library.db.pool.acquire() as conn:
+        other = await ensure_model(conn, CountingProvider(library.provider), "another-model")
+        await record_dimensions(conn, other, len(vector))
+        # The other model "says" the tomato article is exactly this query.
+        await conn.execute(
+            "INSERT INTO chunk_embeddings (model_id, text_hash, embedding)"
+            " SELECT $1, c.text_hash, $2 FROM article_chunks AS c JOIN articles AS a ON a.id = c.article_id"
+            " WHERE a.slug = $3",
+            other.id,
+            np.asarray(vector, dtype=np.float32),
+            library.slugs["Growing tomatoes on a balcony"],
+        )
+    response = await library.search(query, mode="semantic")
+    assert all(hit.semantic_score is not None and hit.semantic_score < 0.9 for hit in response.results)
+    other_service = SearchService(library.settings, library.db, library.provider, other)
+    assert (
+        slugs_of(await other_service.search(SearchRequest(query=query, mode="semantic")))[0]
+        == (library.slugs["Growing tomatoes on a balcony"])
+    )
