@@ -16,6 +16,7 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import anyio
 import structlog
@@ -37,6 +38,8 @@ from article_mcp.queue import ClaimedTask, LeasedTask
 from article_mcp.worker_status import BatchMetrics, WorkerBook, WorkerSlot
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 # How long to wait between tries of a write whose connection was lost.
 WRITE_RETRY_SECONDS = 1.0
@@ -101,8 +104,14 @@ class BatchRunner:
         self.hold_until = 0.0
         self._dimension_lock = anyio.Lock()
 
-    async def run(self, slot: WorkerSlot, tasks: Sequence[ClaimedTask]) -> None:
-        """Embed and store what the tasks need, or settle them by the provider's error."""
+    async def run(
+        self, slot: WorkerSlot, tasks: Sequence[ClaimedTask], *, claim_next: int = 0
+    ) -> list[ClaimedTask]:
+        """Embed and store what the tasks need, or settle them by the provider's error.
+
+        With `claim_next`, the statement that stores the results also claims up to that many
+        new tasks; they are returned, already in the slot's hands (`in_flight`).
+        """
         started = time.perf_counter()
         plan = plan_batch(tasks, max_tokens=self.settings.chunk_size)
         metrics = _Metrics(slot.worker_id, self.model.id, len(tasks), plan.chunks)
@@ -114,11 +123,12 @@ class BatchRunner:
             failed = time.perf_counter()
             metrics.failures += await self._settle_error(slot, held, exc)
             self.book.record(metrics.done(started, failed))
-            return
+            return []
         metrics.embedded = len(plan.texts)
         embedded = time.perf_counter()
-        slot.completed += await self._write(slot, plan, vectors)
+        following = await self._write(slot, plan, vectors, claim_next)
         self.book.record(metrics.done(started, embedded))
+        return following
 
     async def give_back(self, slot: WorkerSlot, reason: queue.SettleReason, message: str) -> None:
         """Settle the tasks the slot still holds: `released` at shutdown (the attempt not
@@ -160,18 +170,33 @@ class BatchRunner:
                         self.model = await record_dimensions(conn, self.model, dims)
         check_dimensions(self.model, dims)
 
-    async def _write(self, slot: WorkerSlot, plan: Plan, vectors: dict[str, list[float]]) -> int:
-        async def write() -> int:
+    async def _write(
+        self, slot: WorkerSlot, plan: Plan, vectors: dict[str, list[float]], claim_next: int
+    ) -> list[ClaimedTask]:
+        limit = claim_next
+
+        async def write() -> list[ClaimedTask]:
+            nonlocal limit
+            # A retry only finishes: a claim whose answer was lost is left to its lease.
+            claim, limit = limit, 0
             async with self.db.pool.acquire() as conn:
-                done = await queue.complete(conn, slot.worker_id, self.model.id, plan.tokens_by_task, vectors)
-            return done.completed
+                done, following = await queue.finish_and_claim(
+                    conn,
+                    slot.worker_id,
+                    self.model.id,
+                    tokens_by_task=plan.tokens_by_task,
+                    vectors=vectors,
+                    limit=claim,
+                    lease_ms=self.settings.embedding_worker_timeout,
+                )
+            slot.completed += done.completed
+            slot.in_flight = tuple(t.id for t in following)
+            return following
 
-        completed = await self._retrying(write)
-        slot.in_flight = ()
-        return completed
+        return await self._retrying(write)
 
-    async def _retrying(self, write: Callable[[], Awaitable[int]]) -> int:
-        """Run an idempotent write, retrying a lost connection until the leases would be gone."""
+    async def _retrying(self, write: Callable[[], Awaitable[T]]) -> T:
+        """Run a write that is safe to repeat, retrying a lost connection until the leases would be gone."""
         deadline = time.monotonic() + self.settings.embedding_worker_timeout / 1000
         while True:
             try:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 from pgvector import Vector
@@ -134,6 +134,68 @@ async def cancel_for_articles(
     return count
 
 
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What finishing a batch wrote: vectors stored and tasks completed."""
+
+    stored: int
+    completed: int
+
+
+async def finish_and_claim(
+    conn: Connection,
+    worker_id: str,
+    model_id: int,
+    *,
+    tokens_by_task: Mapping[int, int] | None = None,
+    vectors: Mapping[str, Sequence[float]] | None = None,
+    limit: int = 0,
+    lease_ms: int = 0,
+    task_ids: Sequence[int] | None = None,
+) -> tuple[Completion, list[ClaimedTask]]:
+    """Finish a batch and claim the next in one statement (one round trip, one commit).
+
+    Finish: store the vectors (by text hash) current chunks still need, and complete the tasks
+    (`tokens_by_task`) this worker still holds. Claim: up to `limit` due tasks (only `task_ids`
+    when given), with a lease of `lease_ms`. Safe to repeat with `limit=0` after a lost
+    connection: nothing is stored or completed twice.
+    """
+    done = dict(tokens_by_task or {})
+    sent = dict(vectors or {})
+    ids = list(task_ids) if task_ids is not None else None
+    row = await conn.fetchrow(
+        QUERIES["finish_and_claim"],
+        worker_id,
+        model_id,
+        list(done),
+        list(done.values()),
+        list(sent),
+        [Vector(list(v)) for v in sent.values()],
+        limit,
+        lease_ms,
+        ids,
+    )
+    assert row is not None
+    claimed = [_claimed_task(*fields) for fields in row["claimed"] or ()]
+    return Completion(stored=row["stored"], completed=row["completed"]), claimed
+
+
+def _claimed_task(
+    task_id: int, article_id: int | None, attempts: int, max_attempts: int, title: str | None, chunks: Any
+) -> ClaimedTask:
+    return ClaimedTask(
+        id=task_id,
+        article_id=article_id,
+        title=title,
+        attempts=attempts,
+        max_attempts=max_attempts,
+        chunks=tuple(
+            PendingChunk(tuple(path), text, text_hash, tokens)
+            for path, text, text_hash, tokens in chunks or ()
+        ),
+    )
+
+
 async def claim(
     conn: Connection,
     worker_id: str,
@@ -144,30 +206,10 @@ async def claim(
     task_ids: Sequence[int] | None = None,
 ) -> list[ClaimedTask]:
     """Claim up to `limit` due tasks (only `task_ids` when given), with what they need embedded."""
-    ids = list(task_ids) if task_ids is not None else None
-    rows = await conn.fetch(QUERIES["claim_tasks"], worker_id, model_id, limit, lease_ms, ids)
-    return [
-        ClaimedTask(
-            id=row["id"],
-            article_id=row["article_id"],
-            title=row["title"],
-            attempts=row["attempts"],
-            max_attempts=row["max_attempts"],
-            chunks=tuple(
-                PendingChunk(tuple(path), text, text_hash, tokens)
-                for path, text, text_hash, tokens in row["chunks"] or ()
-            ),
-        )
-        for row in rows
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """What `complete` wrote: vectors stored and tasks completed."""
-
-    stored: int
-    completed: int
+    _, claimed = await finish_and_claim(
+        conn, worker_id, model_id, limit=limit, lease_ms=lease_ms, task_ids=task_ids
+    )
+    return claimed
 
 
 async def complete(
@@ -177,21 +219,11 @@ async def complete(
     tokens_by_task: Mapping[int, int],
     vectors: Mapping[str, Sequence[float]],
 ) -> Completion:
-    """Store vectors (by text hash) still needed and complete the tasks this worker still holds.
-
-    One statement: safe to repeat after a lost connection (nothing is stored or completed twice).
-    """
-    row = await conn.fetchrow(
-        QUERIES["complete_tasks"],
-        worker_id,
-        list(tokens_by_task),
-        model_id,
-        list(vectors),
-        [Vector(list(v)) for v in vectors.values()],
-        list(tokens_by_task.values()),
+    """Store vectors still needed and complete the tasks this worker still holds (claims nothing)."""
+    done, _ = await finish_and_claim(
+        conn, worker_id, model_id, tokens_by_task=tokens_by_task, vectors=vectors
     )
-    assert row is not None
-    return Completion(stored=row["stored"], completed=row["completed"])
+    return done
 
 
 async def settle(

@@ -55,57 +55,23 @@ WITH cancelled AS (
 )
 SELECT count(*) FROM cancelled;
 
--- name: claim_tasks
--- Claim for worker $1 up to $3 due pending tasks of model $2 (only ids $5 unless NULL), most
--- urgent first then earliest scheduled, skipping articles another worker is embedding (one
--- worker per article at a time) and claiming nothing while the queue is paused. Sets a lease
--- of $4 ms and counts the attempt. Returns each task with its article's title and the current
--- chunks that have no vector for the model yet.
-WITH candidates AS (
-    SELECT t.id
-    FROM embedding_tasks t
-    WHERE t.status = 'pending'
-      AND t.model_id = $2
-      AND t.scheduled_at <= now()
-      AND ($5::bigint[] IS NULL OR t.id = ANY($5::bigint[]))
-      AND NOT EXISTS (
-          SELECT 1 FROM embedding_tasks busy
-          WHERE busy.article_id = t.article_id AND busy.model_id = t.model_id AND busy.status = 'processing'
-      )
-      AND NOT (SELECT paused FROM embedding_queue_control)
-    ORDER BY t.priority, t.scheduled_at, t.id
-    LIMIT $3
-    FOR UPDATE SKIP LOCKED
-), claimed AS (
-    UPDATE embedding_tasks t
-    SET status = 'processing', lease_owner = $1, lease_expires_at = now() + $4 * interval '1 millisecond',
-        attempts = t.attempts + 1, started_at = now(), updated_at = now()
-    FROM candidates c
-    WHERE t.id = c.id
-    RETURNING t.id, t.article_id, t.attempts, t.max_attempts
-)
-SELECT c.id, c.article_id, c.attempts, c.max_attempts, a.title, todo.chunks
-FROM claimed c
-LEFT JOIN articles a ON a.id = c.article_id
-LEFT JOIN LATERAL (
-    SELECT jsonb_agg(
-        jsonb_build_array(k.heading_path, k.content, k.text_hash, k.token_count) ORDER BY k.chunk_index
-    ) AS chunks
-    FROM article_chunks k
-    WHERE k.article_id = c.article_id
-      AND NOT a.no_rag
-      AND NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.model_id = $2 AND e.text_hash = k.text_hash)
-) todo ON true
-ORDER BY c.id;
-
--- name: complete_tasks
--- Store the vectors of model $3 ($4 text hashes, $5 vectors) whose text a current chunk still
--- has (a text dropped meanwhile is not stored), and complete the tasks $2 (tokens used $6) that
--- worker $1 still holds; a task it lost (lease expired, cancelled) is left alone.
+-- name: finish_and_claim
+-- A worker's one statement per batch: finish the batch it holds and claim the next, so each
+-- batch costs one round trip and one commit.
+-- Finish: store the vectors of model $2 ($5 text hashes, $6 vectors) whose text a current
+-- chunk still has (a text dropped meanwhile is not stored), and complete the tasks $3 (tokens
+-- used $4) that worker $1 still holds; a task it lost (lease expired, cancelled) is left alone.
+-- Claim: up to $7 due pending tasks of model $2 (only ids $9 unless NULL), most urgent first
+-- then earliest scheduled, skipping articles another worker is embedding (one worker per
+-- article at a time) and claiming nothing while the queue is paused; each gets a lease of $8 ms
+-- and its attempt counted, and comes with its article's title and the current chunks that have
+-- no vector for the model yet (no_rag articles have no chunks). These come from subqueries in
+-- RETURNING: index lookups for the claimed rows only, whatever the plan.
+-- Returns the vectors stored, the tasks completed, and the tasks claimed (a JSON array).
 WITH stored AS (
     INSERT INTO chunk_embeddings (model_id, text_hash, embedding)
-    SELECT $3, v.text_hash, v.embedding
-    FROM unnest($4::text[], $5::vector[]) AS v(text_hash, embedding)
+    SELECT $2, v.text_hash, v.embedding
+    FROM unnest($5::text[], $6::vector[]) AS v(text_hash, embedding)
     WHERE EXISTS (SELECT 1 FROM article_chunks k WHERE k.text_hash = v.text_hash)
     ON CONFLICT (model_id, text_hash) DO NOTHING
     RETURNING text_hash
@@ -113,16 +79,48 @@ WITH stored AS (
     UPDATE embedding_tasks t
     SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, completed_at = now(),
         updated_at = now(), tokens_used = t.tokens_used + d.tokens, error_kind = NULL, error_message = NULL
-    FROM unnest($2::bigint[], $6::integer[]) AS d(id, tokens)
-    WHERE t.id = d.id AND t.status = 'processing' AND t.lease_owner = $1
+    FROM unnest($3::bigint[], $4::integer[]) AS d(id, tokens)
+    WHERE t.id = d.id AND t.id = ANY($3::bigint[]) AND t.status = 'processing' AND t.lease_owner = $1
     RETURNING t.id, t.article_id, t.attempts, d.tokens
 ), audit AS (
     INSERT INTO embedding_audit_logs (level, category, event, message, task_id, article_id, worker_id, metadata)
     SELECT 'info', 'task', 'task_completed', 'embedded', id, article_id, $1,
            jsonb_build_object('attempt', attempts, 'tokens', tokens)
     FROM done
+), candidates AS (
+    SELECT t.id
+    FROM embedding_tasks t
+    WHERE t.status = 'pending'
+      AND t.model_id = $2
+      AND t.scheduled_at <= now()
+      AND ($9::bigint[] IS NULL OR t.id = ANY($9::bigint[]))
+      AND NOT EXISTS (
+          SELECT 1 FROM embedding_tasks busy
+          WHERE busy.article_id = t.article_id AND busy.model_id = t.model_id AND busy.status = 'processing'
+      )
+      AND NOT (SELECT paused FROM embedding_queue_control)
+    ORDER BY t.priority, t.scheduled_at, t.id
+    LIMIT $7
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE embedding_tasks t
+    SET status = 'processing', lease_owner = $1, lease_expires_at = now() + $8 * interval '1 millisecond',
+        attempts = t.attempts + 1, started_at = now(), updated_at = now()
+    WHERE t.id = ANY(ARRAY(SELECT id FROM candidates))
+    RETURNING t.id, t.article_id, t.attempts, t.max_attempts,
+        (SELECT a.title FROM articles a WHERE a.id = t.article_id) AS title,
+        (SELECT jsonb_agg(
+             jsonb_build_array(k.heading_path, k.content, k.text_hash, k.token_count) ORDER BY k.chunk_index
+         )
+         FROM article_chunks k
+         WHERE k.article_id = t.article_id
+           AND NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.model_id = $2 AND e.text_hash = k.text_hash)
+        ) AS chunks
 )
-SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM done) AS completed;
+SELECT (SELECT count(*) FROM stored) AS stored,
+       (SELECT count(*) FROM done) AS completed,
+       (SELECT jsonb_agg(jsonb_build_array(id, article_id, attempts, max_attempts, title, chunks) ORDER BY id)
+        FROM claimed) AS claimed;
 
 -- name: settle_tasks
 -- Tasks $1 held by owners $2 leave processing without completing, for reason $3:
@@ -137,7 +135,8 @@ WITH mine AS (
     SELECT t.id, t.article_id, t.model_id, t.priority, t.attempts, t.max_attempts, s.owner, s.delay_ms
     FROM unnest($1::bigint[], $2::text[], $4::double precision[]) AS s(id, owner, delay_ms)
     JOIN embedding_tasks t ON t.id = s.id
-    WHERE t.status = 'processing'
+    WHERE t.id = ANY($1::bigint[])
+      AND t.status = 'processing'
       AND t.lease_owner = s.owner
       AND ($3 <> 'expired' OR t.lease_expires_at < now())
     ORDER BY t.id

@@ -131,20 +131,32 @@ class WorkerPool:
         if not tasks:
             return False
         slot.state = "busy"
-        await self.run_claimed(slot, tasks)
+        while tasks:
+            # Each batch's results are stored by the statement that claims the next one.
+            tasks = await self.run_claimed(slot, tasks, claim_next=self._next_batch_size())
         return True
 
-    async def run_claimed(self, slot: WorkerSlot, tasks: Sequence[ClaimedTask]) -> None:
-        """Run a claimed batch; whatever it leaves held (cancelled, failed) is released."""
+    def _next_batch_size(self) -> int:
+        """How many tasks to claim with the results of a batch: none when stopping or held back."""
+        if self.stopping or self.paused or self.runner.hold_until > time.monotonic():
+            return 0
+        return self.settings.embedding_batch_size
+
+    async def run_claimed(
+        self, slot: WorkerSlot, tasks: Sequence[ClaimedTask], *, claim_next: int = 0
+    ) -> list[ClaimedTask]:
+        """Run a claimed batch (and claim the next); what a failure or cancellation leaves held is
+        given back."""
         slot.in_flight = tuple(t.id for t in tasks)
         try:
-            await self.runner.run(slot, tasks)
+            return await self.runner.run(slot, tasks, claim_next=claim_next)
         except Exception as exc:
             # Counted as an attempt, so a task that keeps breaking the worker ends up failed.
             await self._give_back(slot, "transient", f"worker error: {str(exc) or type(exc).__name__}")
             raise
-        finally:
+        except BaseException:
             await self._give_back(slot, "released", "released at shutdown")
+            raise
 
     async def _give_back(self, slot: WorkerSlot, reason: queue.SettleReason, message: str) -> None:
         if not slot.in_flight:

@@ -27,7 +27,7 @@ WITH beat AS (
     SELECT t.id
     FROM unnest($8::bigint[], $9::text[]) AS l(id, owner)
     JOIN embedding_tasks t ON t.id = l.id
-    WHERE t.status = 'processing' AND t.lease_owner = l.owner
+    WHERE t.id = ANY($8::bigint[]) AND t.status = 'processing' AND t.lease_owner = l.owner
     FOR UPDATE OF t SKIP LOCKED
 ), extended AS (
     UPDATE embedding_tasks t

@@ -368,18 +368,29 @@ def test_retry_delays_grow_with_jitter_below_the_full_backoff() -> None:
     assert delays == sorted(delays)
 
 
-async def test_the_claim_uses_the_claim_index(db: Database) -> None:
+async def test_the_claim_walks_the_claim_index_and_touches_only_claimed_rows(db: Database) -> None:
     async with db.pool.acquire() as conn:
         model = await add_model(conn)
-        await conn.execute("SET enable_seqscan = off")
-        plan = "\n".join(
-            r[0]
-            for r in await conn.fetch(
-                "EXPLAIN " + queue.QUERIES["claim_tasks"].replace("$5::bigint[]", "NULL::bigint[]"),
-                "w1",
-                model,
-                10,
-                LEASE_MS,
-            )
+        await conn.execute(
+            "INSERT INTO articles (slug, title, content, content_hash)"
+            " SELECT 'a' || i, 'A', 'text', 'h' FROM generate_series(1, 3000) AS i"
         )
-    assert "embedding_tasks_claim_idx" in plan
+        ids = [r["id"] for r in await conn.fetch("SELECT id FROM articles")]
+        await queue.enqueue(conn, ids, model, max_attempts=3)
+        await conn.execute("ANALYZE")
+        rows = await conn.fetch(
+            "EXPLAIN " + queue.QUERIES["finish_and_claim"],
+            "w1",
+            model,
+            [],
+            [],
+            [],
+            [],
+            10,
+            LEASE_MS,
+            None,
+        )
+    plan = "\n".join(r[0] for r in rows)
+    assert "Index Scan using embedding_tasks_claim_idx" in plan
+    assert "Seq Scan on embedding_tasks" not in plan
+    assert "Seq Scan on articles" not in plan
