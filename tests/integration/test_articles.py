@@ -379,3 +379,9 @@ async def test_full_size_articles_are_stored_and_indexed(db: Database, model_id:
 
     assert written.size_bytes == len(content)
     assert [m.slug for m in (await service.search("w012345")).results] == ["big"]
+
+
+async def test_search_with_only_stop_words_or_punctuation(service: ArticleService) -> None:
+    await service.create("The art of war", "Strategy.")
+    assert [m.slug for m in (await service.search("the")).results] == ["the-art-of-war"]
+    assert (await service.search("!!! ''")).results == []
