@@ -117,8 +117,11 @@ async def test_stdio(database_url: str, tmp_path: Path) -> None:
         await exercise_every_tool(client)
 
 
-async def test_stdio_stdout_carries_only_the_protocol(database_url: str, tmp_path: Path) -> None:
-    messages = [
+async def test_stdio_stdout_carries_only_the_protocol_and_survives_garbage(
+    database_url: str, tmp_path: Path
+) -> None:
+    messages: list[Any] = [
+        "this line is not JSON",
         {
             "jsonrpc": "2.0",
             "id": 1,
@@ -132,15 +135,17 @@ async def test_stdio_stdout_carries_only_the_protocol(database_url: str, tmp_pat
             "method": "tools/call",
             "params": {"name": "get_article", "arguments": {}},
         },
-        {"jsonrpc": "2.0", "id": 3, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "no/such/method"},
+        {"jsonrpc": "2.0", "id": 4, "method": "tools/list"},
     ]
     env = server_env(database_url, tmp_path, LOG_LEVEL="DEBUG")
     async with await anyio.open_process([*ARTICLE_MCP, "serve"], env=env) as process:
         assert process.stdin and process.stdout and process.stderr
-        await process.stdin.send("".join(json.dumps(m) + "\n" for m in messages).encode())
+        lines = (m if isinstance(m, str) else json.dumps(m) for m in messages)
+        await process.stdin.send("".join(line + "\n" for line in lines).encode())
         out = b""
         with anyio.fail_after(120):
-            while out.count(b"\n") < 3:
+            while out.count(b"\n") < 4:
                 out += await process.stdout.receive()
             await process.stdin.aclose()  # the client leaves: the server stops
             out += b"".join([chunk async for chunk in process.stdout])
@@ -148,11 +153,13 @@ async def test_stdio_stdout_carries_only_the_protocol(database_url: str, tmp_pat
             assert await process.wait() == 0, logs
 
     replies = [json.loads(line) for line in out.decode().splitlines()]
-    assert sorted(r["id"] for r in replies) == [1, 2, 3]
+    assert sorted(r["id"] for r in replies) == [1, 2, 3, 4]
     assert all(r["jsonrpc"] == "2.0" for r in replies)
-    answer = next(r for r in replies if r["id"] == 2)
-    assert answer["result"]["isError"] is True
-    assert "slug" in answer["result"]["content"][0]["text"]
+    by_id = {r["id"]: r for r in replies}
+    assert by_id[2]["result"]["isError"] is True
+    assert "slug" in by_id[2]["result"]["content"][0]["text"]
+    assert by_id[3]["error"]["code"] == -32601
+    assert len(by_id[4]["result"]["tools"]) == len(TOOLS)
     # Logs went to stderr, as JSON lines.
     events = [json.loads(line)["event"] for line in logs.splitlines() if line.startswith("{")]
     assert "server_stopped" in events
