@@ -1,8 +1,9 @@
 """The embedding queue as an operator sees it: its status and health, and the actions that
 repair it (pause, resume, retry, reset stuck tasks, clear).
 
-Every action is one SQL statement (`queue_admin.sql`), so it is atomic and safe beside
-running workers. The status report also backs the MCP `queue_status` tool.
+Every action changes the queue in one SQL statement (`queue_admin.sql`, or the queue's own
+`settle` for stuck tasks), so it is atomic and safe beside running workers. The status report
+also backs the MCP `queue_status` tool.
 """
 
 from __future__ import annotations
