@@ -127,6 +127,9 @@ CREATE INDEX embedding_tasks_claim_idx
     ON embedding_tasks (priority, scheduled_at, id) WHERE status = 'pending';
 CREATE INDEX embedding_tasks_lease_idx
     ON embedding_tasks (lease_expires_at) WHERE status = 'processing';
+-- The claim's check that no other worker is embedding the article: a probe per candidate.
+CREATE INDEX embedding_tasks_processing_idx
+    ON embedding_tasks (article_id, model_id) WHERE status = 'processing';
 CREATE INDEX embedding_tasks_article_idx ON embedding_tasks (article_id, model_id, id DESC);
 CREATE INDEX embedding_tasks_finished_idx ON embedding_tasks (status, completed_at);
 CREATE INDEX embedding_tasks_source_idx ON embedding_tasks (source) WHERE status = 'pending';

@@ -101,7 +101,7 @@ WITH stored AS (
       AND NOT (SELECT paused FROM embedding_queue_control)
     ORDER BY t.priority, t.scheduled_at, t.id
     LIMIT $7
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF t SKIP LOCKED
 ), claimed AS (
     UPDATE embedding_tasks t
     SET status = 'processing', lease_owner = $1, lease_expires_at = now() + $8 * interval '1 millisecond',

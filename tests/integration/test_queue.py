@@ -377,6 +377,7 @@ async def test_the_claim_walks_the_claim_index_and_touches_only_claimed_rows(db:
         )
         ids = [r["id"] for r in await conn.fetch("SELECT id FROM articles")]
         await queue.enqueue(conn, ids, model, max_attempts=3)
+        await queue.claim(conn, "w0", model, limit=20, lease_ms=LEASE_MS)
         await conn.execute("ANALYZE")
         rows = await conn.fetch(
             "EXPLAIN " + queue.QUERIES["finish_and_claim"],
@@ -392,5 +393,7 @@ async def test_the_claim_walks_the_claim_index_and_touches_only_claimed_rows(db:
         )
     plan = "\n".join(r[0] for r in rows)
     assert "Index Scan using embedding_tasks_claim_idx" in plan
+    # One worker per article: a probe per candidate, not a scan of the tasks in processing.
+    assert "Index Scan using embedding_tasks_processing_idx" in plan
     assert "Seq Scan on embedding_tasks" not in plan
     assert "Seq Scan on articles" not in plan
