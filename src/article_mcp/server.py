@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import structlog
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
@@ -46,8 +45,6 @@ from article_mcp.errors import (
 )
 from article_mcp.search import SearchService
 from article_mcp.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools, SearchTools
-
-log = structlog.get_logger(__name__)
 
 INSTRUCTIONS = """\
 Markdown articles in folders, searchable by words and by meaning.
