@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -24,7 +25,7 @@ import structlog
 from article_mcp import queue
 from article_mcp.chunking import embed_text
 from article_mcp.config import Settings
-from article_mcp.db import CONNECTION_ERRORS, Database
+from article_mcp.db import CONNECTION_ERRORS, Connection, Database
 from article_mcp.errors import (
     PermanentProviderError,
     ProviderError,
@@ -105,12 +106,18 @@ class BatchRunner:
         self._dimension_lock = anyio.Lock()
 
     async def run(
-        self, slot: WorkerSlot, tasks: Sequence[ClaimedTask], *, claim_next: int = 0
+        self,
+        slot: WorkerSlot,
+        tasks: Sequence[ClaimedTask],
+        *,
+        claim_next: int = 0,
+        conn: Connection | None = None,
     ) -> list[ClaimedTask]:
         """Embed and store what the tasks need, or settle them by the provider's error.
 
         With `claim_next`, the statement that stores the results also claims up to that many
-        new tasks; they are returned, already in the slot's hands (`in_flight`).
+        new tasks; they are returned, already in the slot's hands (`in_flight`). The results
+        are written on `conn` when given (a pooled connection otherwise, and for any retry).
         """
         started = time.perf_counter()
         plan = plan_batch(tasks, max_tokens=self.settings.chunk_size)
@@ -126,7 +133,7 @@ class BatchRunner:
             return []
         metrics.embedded = len(plan.texts)
         embedded = time.perf_counter()
-        following = await self._write(slot, plan, vectors, claim_next)
+        following = await self._write(slot, plan, vectors, claim_next, conn)
         self.book.record(metrics.done(started, embedded))
         return following
 
@@ -171,17 +178,24 @@ class BatchRunner:
         check_dimensions(self.model, dims)
 
     async def _write(
-        self, slot: WorkerSlot, plan: Plan, vectors: dict[str, list[float]], claim_next: int
+        self,
+        slot: WorkerSlot,
+        plan: Plan,
+        vectors: dict[str, list[float]],
+        claim_next: int,
+        conn: Connection | None,
     ) -> list[ClaimedTask]:
-        limit = claim_next
+        limit, held = claim_next, conn
 
         async def write() -> list[ClaimedTask]:
-            nonlocal limit
-            # A retry only finishes: a claim whose answer was lost is left to its lease.
+            nonlocal limit, held
+            # A retry only finishes, on a fresh connection: a claim whose answer was lost is
+            # left to its lease.
             claim, limit = limit, 0
-            async with self.db.pool.acquire() as conn:
+            async with self._connection(held) as current:
+                held = None
                 done, following = await queue.finish_and_claim(
-                    conn,
+                    current,
                     slot.worker_id,
                     self.model.id,
                     tokens_by_task=plan.tokens_by_task,
@@ -194,6 +208,15 @@ class BatchRunner:
             return following
 
         return await self._retrying(write)
+
+    @asynccontextmanager
+    async def _connection(self, conn: Connection | None) -> AsyncIterator[Connection]:
+        """`conn`, or a pooled connection when there is none."""
+        if conn is not None:
+            yield conn
+            return
+        async with self.db.pool.acquire() as pooled:
+            yield pooled
 
     async def _retrying(self, write: Callable[[], Awaitable[T]]) -> T:
         """Run a write that is safe to repeat, retrying a lost connection until the leases would be gone."""

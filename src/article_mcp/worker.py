@@ -30,7 +30,7 @@ from anyio.abc import TaskStatus
 from article_mcp import queue
 from article_mcp.batch import BatchRunner
 from article_mcp.config import Settings
-from article_mcp.db import CONNECTION_ERRORS, Database
+from article_mcp.db import CONNECTION_ERRORS, Connection, Database
 from article_mcp.models import ModelRecord
 from article_mcp.providers.base import EmbeddingProvider
 from article_mcp.queue import ClaimedTask
@@ -46,6 +46,8 @@ SHUTDOWN_GRACE_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
 # The longest a heartbeat waits: leases are extended well before they run out.
 MAX_HEARTBEAT_SECONDS = 10.0
+# The first cleanup waits until the workers are under way.
+FIRST_CLEANUP_SECONDS = 60.0
 # A worker that cannot reach the database waits this long, doubling up to the poll interval.
 FIRST_RETRY_SECONDS = 0.2
 
@@ -120,6 +122,7 @@ class WorkerPool:
         held = self.runner.hold_until - time.monotonic()
         if held > 0:
             await anyio.sleep(held)
+        # One connection for a run of batches: a pooled connection is reset on each release.
         async with self.db.pool.acquire() as conn:
             tasks = await queue.claim(
                 conn,
@@ -128,12 +131,12 @@ class WorkerPool:
                 limit=self.settings.embedding_batch_size,
                 lease_ms=self.lease_ms,
             )
-        if not tasks:
-            return False
-        slot.state = "busy"
-        while tasks:
-            # Each batch's results are stored by the statement that claims the next one.
-            tasks = await self.run_claimed(slot, tasks, claim_next=self._next_batch_size())
+            if not tasks:
+                return False
+            slot.state = "busy"
+            while tasks:
+                # Each batch's results are stored by the statement that claims the next one.
+                tasks = await self.run_claimed(slot, tasks, claim_next=self._next_batch_size(), conn=conn)
         return True
 
     def _next_batch_size(self) -> int:
@@ -143,13 +146,18 @@ class WorkerPool:
         return self.settings.embedding_batch_size
 
     async def run_claimed(
-        self, slot: WorkerSlot, tasks: Sequence[ClaimedTask], *, claim_next: int = 0
+        self,
+        slot: WorkerSlot,
+        tasks: Sequence[ClaimedTask],
+        *,
+        claim_next: int = 0,
+        conn: Connection | None = None,
     ) -> list[ClaimedTask]:
         """Run a claimed batch (and claim the next); what a failure or cancellation leaves held is
         given back."""
         slot.in_flight = tuple(t.id for t in tasks)
         try:
-            return await self.runner.run(slot, tasks, claim_next=claim_next)
+            return await self.runner.run(slot, tasks, claim_next=claim_next, conn=conn)
         except Exception as exc:
             # Counted as an attempt, so a task that keeps breaking the worker ends up failed.
             await self._give_back(slot, "transient", f"worker error: {str(exc) or type(exc).__name__}")
@@ -213,7 +221,9 @@ class WorkerPool:
             self.wake()
 
     async def cleanup_loop(self) -> None:
-        """Remove what retention no longer keeps, at start and on EMBEDDING_CLEANUP_INTERVAL."""
+        """Remove what retention no longer keeps: soon after start, then every
+        EMBEDDING_CLEANUP_INTERVAL hours."""
+        await anyio.sleep(FIRST_CLEANUP_SECONDS)
         while True:
             try:
                 async with self.db.pool.acquire() as conn:
