@@ -260,3 +260,21 @@ async def test_no_pool_runs_without_semantic_search(
             await run_pool(settings, db, provider, model)
     async with db.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM embedding_worker_status") == 0
+
+
+async def test_heartbeats_keep_the_lease_of_a_batch_slower_than_the_lease(
+    db: Database, database_url: str, server: FakeEmbeddingServer
+) -> None:
+    """A provider call three times longer than the lease: the heartbeat renews the lease, so the
+    reaper leaves the task alone and it is embedded once."""
+    settings = worker_settings(database_url, server, embedding_worker_timeout=1000)
+    server.slow(3.0)
+    async with running_pool(settings, db) as model, db.pool.acquire() as conn:
+        await write_article(conn, "slow", PARAGRAPHS[0], model.id)
+        await wait_until(lambda: queue_drained(conn))
+        [task] = await task_rows(conn)
+        reaped = await conn.fetchval(
+            "SELECT count(*) FROM embedding_audit_logs WHERE event = 'task_lease_expired'"
+        )
+    assert (task["status"], task["attempts"], reaped) == ("completed", 1, 0)
+    assert server.call_count == 1
