@@ -220,6 +220,14 @@ class WorkerPool:
         if reaped or resumed:
             self.wake()
 
+    async def register(self) -> None:
+        """The first heartbeat: every worker's row. A database away now is no reason to fail;
+        the heartbeat loop registers them once it is back."""
+        try:
+            await self.beat()
+        except Exception as exc:
+            log.warning("worker_registration_failed", error=str(exc) or type(exc).__name__)
+
     async def cleanup_loop(self) -> None:
         """Remove what retention no longer keeps: soon after start, then every
         EMBEDDING_CLEANUP_INTERVAL hours."""
@@ -283,7 +291,7 @@ async def run_pool(
     pool = WorkerPool.create(settings, db, provider, model, workers=settings.embedding_concurrent_workers)
     try:
         async with anyio.create_task_group() as background:
-            await pool.beat()
+            await pool.register()
             for slot in pool.book.slots:
                 pool.book.event("info", "worker_started", "worker started", slot.worker_id)
             background.start_soon(listen, db.dsn, pool.wake, min(pool.poll_seconds, MAX_HEARTBEAT_SECONDS))
@@ -325,7 +333,8 @@ async def embed_now(
                 lease_ms=pool.lease_ms,
                 task_ids=task_ids,
             )
-        await pool.run_claimed(slot, tasks)
+        if tasks:
+            await pool.run_claimed(slot, tasks)
         slot.state = "idle"
         async with db.pool.acquire() as conn:
             await pool.book.beat(conn, pool.lease_ms)

@@ -13,7 +13,7 @@ import anyio
 import asyncpg
 import structlog
 
-from article_mcp.db import CONNECTION_ERRORS, connect
+from article_mcp.db import connect
 from article_mcp.errors import DatabaseUnavailableError
 from article_mcp.queue import NOTIFY_CHANNEL
 
@@ -41,8 +41,10 @@ async def listen(dsn: str, wake: Callable[[], None], check_seconds: float) -> No
         connected_before = True
         try:
             await _hold(conn, wake, check_seconds)
-        except CONNECTION_ERRORS as exc:
+        except Exception as exc:
+            # Whatever went wrong, a new connection is the way on; the workers poll meanwhile.
             log.warning("listener_lost", error=str(exc) or type(exc).__name__)
+            await anyio.sleep(delay)
         finally:
             conn.terminate()
 
