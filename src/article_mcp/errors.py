@@ -27,6 +27,9 @@ ProviderErrorKind = Literal["transient", "rate_limited", "permanent"]
 class ArticleMcpError(Exception):
     """Something went wrong in article-mcp."""
 
+    # How a person is told what kind of failure this is: `not found: slug: ...`.
+    label: ClassVar[str] = "error"
+
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or (self.__doc__ or "").strip())
 
@@ -39,6 +42,8 @@ class ArticleMcpError(Exception):
 class InvalidInputError(ArticleMcpError):
     """The input breaks a rule."""
 
+    label = "invalid input"
+
     def __init__(self, field: str, rule: str) -> None:
         self.field = field
         self.rule = rule
@@ -48,17 +53,25 @@ class InvalidInputError(ArticleMcpError):
 class NotFoundError(ArticleMcpError):
     """Nothing was found."""
 
+    label = "not found"
+
 
 class ConflictError(ArticleMcpError):
     """The request conflicts with the current state."""
+
+    label = "conflict"
 
 
 class ConfigError(ArticleMcpError):
     """A setting is invalid."""
 
+    label = "configuration error"
+
 
 class UnavailableError(ArticleMcpError):
     """A service article-mcp depends on is unavailable."""
+
+    label = "unavailable"
 
 
 class DatabaseUnavailableError(UnavailableError):
@@ -67,6 +80,8 @@ class DatabaseUnavailableError(UnavailableError):
 
 class ProviderError(ArticleMcpError):
     """The embedding provider failed."""
+
+    label = "embedding provider error"
 
     kind: ClassVar[ProviderErrorKind]
 

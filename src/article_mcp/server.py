@@ -38,10 +38,7 @@ from article_mcp.config import Settings
 from article_mcp.db import Database
 from article_mcp.errors import (
     ArticleMcpError,
-    ConflictError,
-    InvalidInputError,
     NotFoundError,
-    UnavailableError,
 )
 from article_mcp.search import SearchService
 from article_mcp.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools, SearchTools
@@ -58,14 +55,6 @@ Markdown articles in folders, searchable by words and by meaning.
 
 RESOURCE_PAGE = 100
 
-_ERROR_LABELS: tuple[tuple[type[ArticleMcpError], str], ...] = (
-    (InvalidInputError, "invalid input"),
-    (NotFoundError, "not found"),
-    (ConflictError, "conflict"),
-    (UnavailableError, "unavailable"),
-)
-
-
 def describe_failure(exc: BaseException) -> str | None:
     """The message a client sees for an anticipated failure; None for a crash."""
     if isinstance(exc, ValidationError):
@@ -75,8 +64,7 @@ def describe_failure(exc: BaseException) -> str | None:
             rules.append(f"{where}: {error['msg'][:1].lower()}{error['msg'][1:]}")
         return "invalid input: " + "; ".join(rules)
     if isinstance(exc, ArticleMcpError):
-        label = next((text for kind, text in _ERROR_LABELS if isinstance(exc, kind)), "error")
-        return f"{label}: {exc.message}"
+        return f"{exc.label}: {exc.message}"
     return None
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from rich.table import Table
 
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
-from article_mcp.db import connect, database_address
+from article_mcp.cli.operator import connection
+from article_mcp.db import database_address
 from article_mcp.migrate import migrate, migration_state, rollback
 from article_mcp.verify import verify_schema
 
@@ -48,15 +49,12 @@ async def migrate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 async def rollback_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Undo migrations above a version."""
+    target = args.to
+    if target is None:
+        async with connection(ctx.settings) as conn:
+            applied = (await migration_state(conn)).applied
+        target = sorted(applied)[-2] if len(applied) > 1 else 0
     async with database_address(ctx.settings) as dsn:
-        target = args.to
-        if target is None:
-            conn = await connect(dsn)
-            try:
-                applied = (await migration_state(conn)).applied
-            finally:
-                await conn.close()
-            target = sorted(applied)[-2] if len(applied) > 1 else 0
         undone = await rollback(dsn, target=target)
     for migration in undone:
         ctx.console.print(f"rolled back {migration.version:04d}_{migration.name}")
@@ -67,12 +65,8 @@ async def rollback_command(args: argparse.Namespace, ctx: CommandContext) -> int
 
 async def status_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Show which migrations are applied."""
-    async with database_address(ctx.settings) as dsn:
-        conn = await connect(dsn)
-        try:
-            state = await migration_state(conn)
-        finally:
-            await conn.close()
+    async with connection(ctx.settings) as conn:
+        state = await migration_state(conn)
     rows = [
         {"version": m.version, "name": m.name, "applied": m.version in state.applied} for m in state.available
     ]
@@ -88,12 +82,8 @@ async def status_command(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 async def verify_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Check the schema; exit 1 with the list of what is missing."""
-    async with database_address(ctx.settings) as dsn:
-        conn = await connect(dsn)
-        try:
-            report = await verify_schema(conn)
-        finally:
-            await conn.close()
+    async with connection(ctx.settings) as conn:
+        report = await verify_schema(conn)
     if args.json:
         ctx.print_json(
             {

@@ -18,13 +18,7 @@ from article_mcp.cli import serve as serve_commands
 from article_mcp.cli import worker as worker_commands
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, CommandContext
 from article_mcp.config import Settings, load_settings
-from article_mcp.errors import (
-    ArticleMcpError,
-    ConfigError,
-    InvalidInputError,
-    NotFoundError,
-    UnavailableError,
-)
+from article_mcp.errors import ArticleMcpError, ConfigError, InvalidInputError, UnavailableError
 from article_mcp.logs import configure_logging
 
 # Each module adds its subcommands; the order is the order of `--help`.
@@ -68,7 +62,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except ArticleMcpError as exc:
-        errors.print(f"article-mcp: {_label(exc)}: {exc.message}", markup=False)
+        errors.print(f"article-mcp: {exc.label}: {exc.message}", markup=False)
         return _exit_code(exc)
     return code
 
@@ -81,18 +75,6 @@ def _settings_for(args: argparse.Namespace) -> Settings:
         if not getattr(args, "reports_settings", False):
             raise
         return Settings.model_construct()
-
-
-def _label(exc: ArticleMcpError) -> str:
-    if isinstance(exc, ConfigError):
-        return "configuration error"
-    if isinstance(exc, UnavailableError):
-        return "unavailable"
-    if isinstance(exc, NotFoundError):
-        return "not found"
-    if isinstance(exc, InvalidInputError):
-        return "invalid input"
-    return "error"
 
 
 def _exit_code(exc: ArticleMcpError) -> int:
