@@ -72,6 +72,7 @@ class ClaimedTask:
 
     id: int
     article_id: int | None
+    # The article's title, read only when some chunk needs embedding (None otherwise).
     title: str | None
     attempts: int
     max_attempts: int
@@ -181,8 +182,9 @@ async def finish_and_claim(
 
 
 def _claimed_task(
-    task_id: int, article_id: int | None, attempts: int, max_attempts: int, title: str | None, chunks: Any
+    task_id: int, article_id: int | None, attempts: int, max_attempts: int, work: Any
 ) -> ClaimedTask:
+    title, chunks = work or (None, ())
     return ClaimedTask(
         id=task_id,
         article_id=article_id,
@@ -190,8 +192,7 @@ def _claimed_task(
         attempts=attempts,
         max_attempts=max_attempts,
         chunks=tuple(
-            PendingChunk(tuple(path), text, text_hash, tokens)
-            for path, text, text_hash, tokens in chunks or ()
+            PendingChunk(tuple(path), text, text_hash, tokens) for path, text, text_hash, tokens in chunks
         ),
     )
 

@@ -64,8 +64,8 @@ SELECT count(*) FROM cancelled;
 -- Claim: up to $7 due pending tasks of model $2 (only ids $9 unless NULL), most urgent first
 -- then earliest scheduled, skipping articles another worker is embedding (one worker per
 -- article at a time) and claiming nothing while the queue is paused; each gets a lease of $8 ms
--- and its attempt counted, and comes with its article's title and the current chunks that have
--- no vector for the model yet (no_rag articles have no chunks). These come from subqueries in
+-- and its attempt counted, and comes with the current chunks that have no vector for the model
+-- yet and its article's title (no_rag articles have no chunks). These come from subqueries in
 -- RETURNING: index lookups for the claimed rows only, whatever the plan.
 -- Returns the vectors stored, the tasks completed, and the tasks claimed (a JSON array).
 WITH stored AS (
@@ -108,18 +108,23 @@ WITH stored AS (
         attempts = t.attempts + 1, started_at = now(), updated_at = now()
     WHERE t.id = ANY(ARRAY(SELECT id FROM candidates))
     RETURNING t.id, t.article_id, t.attempts, t.max_attempts,
-        (SELECT a.title FROM articles a WHERE a.id = t.article_id) AS title,
-        (SELECT jsonb_agg(
-             jsonb_build_array(k.heading_path, k.content, k.text_hash, k.token_count) ORDER BY k.chunk_index
+        -- [title, chunks], or NULL when every chunk has its vector (the title is not read then)
+        (SELECT jsonb_build_array(
+             (SELECT a.title FROM articles a WHERE a.id = t.article_id),
+             jsonb_agg(
+                 jsonb_build_array(k.heading_path, k.content, k.text_hash, k.token_count)
+                 ORDER BY k.chunk_index
+             )
          )
          FROM article_chunks k
          WHERE k.article_id = t.article_id
            AND NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.model_id = $2 AND e.text_hash = k.text_hash)
-        ) AS chunks
+         HAVING count(*) > 0
+        ) AS work
 )
 SELECT (SELECT count(*) FROM stored) AS stored,
        (SELECT count(*) FROM done) AS completed,
-       (SELECT jsonb_agg(jsonb_build_array(id, article_id, attempts, max_attempts, title, chunks) ORDER BY id)
+       (SELECT jsonb_agg(jsonb_build_array(id, article_id, attempts, max_attempts, work) ORDER BY id)
         FROM claimed) AS claimed;
 
 -- name: settle_tasks
