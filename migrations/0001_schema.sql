@@ -125,13 +125,16 @@ CREATE UNIQUE INDEX embedding_tasks_one_pending_idx
 -- The claim: most urgent first, then oldest scheduled.
 CREATE INDEX embedding_tasks_claim_idx
     ON embedding_tasks (priority, scheduled_at, id) WHERE status = 'pending';
-CREATE INDEX embedding_tasks_lease_idx
-    ON embedding_tasks (lease_expires_at) WHERE status = 'processing';
 -- The claim's check that no other worker is embedding the article: a probe per candidate.
+-- The tasks in processing are few (workers times batch size), so finding expired leases
+-- scans this index too: a lease index would cost an entry at every claim for nothing.
 CREATE INDEX embedding_tasks_processing_idx
     ON embedding_tasks (article_id, model_id) WHERE status = 'processing';
 CREATE INDEX embedding_tasks_article_idx ON embedding_tasks (article_id, model_id, id DESC);
-CREATE INDEX embedding_tasks_finished_idx ON embedding_tasks (status, completed_at);
+-- Retention and reports on finished tasks. Partial, so a claim (to processing) adds no
+-- entry: a status change is never a HOT update, every index whose predicate holds gets one.
+CREATE INDEX embedding_tasks_finished_idx
+    ON embedding_tasks (status, completed_at) WHERE status IN ('completed', 'failed', 'cancelled');
 CREATE INDEX embedding_tasks_source_idx ON embedding_tasks (source) WHERE status = 'pending';
 
 CREATE TABLE embedding_worker_status (
@@ -166,10 +169,15 @@ CREATE TABLE embedding_audit_logs (
     task_id    bigint,
     article_id bigint,
     worker_id  text,
+    -- the tasks of an event about many (a batch's completions: one row per batch, not per task)
+    task_ids   bigint[],
     metadata   jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX embedding_audit_logs_time_idx ON embedding_audit_logs ("timestamp");
-CREATE INDEX embedding_audit_logs_task_idx ON embedding_audit_logs (task_id);
+CREATE INDEX embedding_audit_logs_task_idx ON embedding_audit_logs (task_id) WHERE task_id IS NOT NULL;
+-- A task's events in batch rows (`queue inspect`); one GIN entry per task, added in bulk.
+CREATE INDEX embedding_audit_logs_task_ids_idx
+    ON embedding_audit_logs USING gin (task_ids) WHERE task_ids IS NOT NULL;
 
 -- One row per processed batch.
 CREATE TABLE performance_metrics (

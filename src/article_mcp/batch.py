@@ -64,6 +64,8 @@ def plan_batch(tasks: Sequence[ClaimedTask], *, max_tokens: int) -> Plan:
     seen: set[str] = set()
     for task in tasks:
         plan.tokens_by_task[task.id] = 0
+        if not task.chunks:
+            continue
         texts = [
             embed_text(task.title or "", c.heading_path, c.text, max_tokens=max_tokens) for c in task.chunks
         ]

@@ -197,6 +197,12 @@ def _claimed_task(
     )
 
 
+async def reuse_plans(conn: Connection) -> None:
+    """Plan `finish_and_claim` once on this connection, for a worker's run of batches (not for
+    a claim of given ids); the pool undoes it on release. See reuse_plans in queue.sql."""
+    await conn.execute(QUERIES["reuse_plans"])
+
+
 async def claim(
     conn: Connection,
     worker_id: str,

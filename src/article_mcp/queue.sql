@@ -1,7 +1,9 @@
 -- The embedding queue's state changes (queue.py). Each is one statement, so its correctness is
 -- the database's: a task moves pending -> processing (claim) -> completed / pending / failed /
 -- cancelled (complete, settle, reap, cancel) under row locks, never half-way.
--- Lifecycle audit rows are written by the statement that changes the tasks, one INSERT each.
+-- Lifecycle audit rows are written by the statement that changes the tasks, one INSERT each:
+-- a row per task for the rare events (retry, failure, cancel), one row per batch listing its
+-- tasks (task_ids) for completions.
 
 -- name: enqueue
 -- Queue an embedding of articles $1 (no_rag ones skipped) with model $2 at priority $3, with
@@ -61,6 +63,7 @@ SELECT count(*) FROM cancelled;
 -- Finish: store the vectors of model $2 ($5 text hashes, $6 vectors) whose text a current
 -- chunk still has (a text dropped meanwhile is not stored), and complete the tasks $3 (tokens
 -- used $4) that worker $1 still holds; a task it lost (lease expired, cancelled) is left alone.
+-- The completions are audited in one row, `tasks_completed`, with their ids and tokens.
 -- Claim: up to $7 due pending tasks of model $2 (only ids $9 unless NULL), most urgent first
 -- then earliest scheduled, skipping articles another worker is embedding (one worker per
 -- article at a time) and claiming nothing while the queue is paused; each gets a lease of $8 ms
@@ -81,12 +84,13 @@ WITH stored AS (
         updated_at = now(), tokens_used = t.tokens_used + d.tokens, error_kind = NULL, error_message = NULL
     FROM unnest($3::bigint[], $4::integer[]) AS d(id, tokens)
     WHERE t.id = d.id AND t.id = ANY($3::bigint[]) AND t.status = 'processing' AND t.lease_owner = $1
-    RETURNING t.id, t.article_id, t.attempts, d.tokens
+    RETURNING t.id, d.tokens
 ), audit AS (
-    INSERT INTO embedding_audit_logs (level, category, event, message, task_id, article_id, worker_id, metadata)
-    SELECT 'info', 'task', 'task_completed', 'embedded', id, article_id, $1,
-           jsonb_build_object('attempt', attempts, 'tokens', tokens)
+    INSERT INTO embedding_audit_logs (level, category, event, message, worker_id, task_ids, metadata)
+    SELECT 'info', 'task', 'tasks_completed', count(*) || ' tasks embedded', $1, array_agg(id ORDER BY id),
+           jsonb_build_object('tasks', count(*), 'tokens', sum(tokens))
     FROM done
+    HAVING count(*) > 0
 ), candidates AS (
     SELECT t.id
     FROM embedding_tasks t
@@ -95,8 +99,11 @@ WITH stored AS (
       AND t.scheduled_at <= now()
       AND ($9::bigint[] IS NULL OR t.id = ANY($9::bigint[]))
       AND NOT EXISTS (
+          -- OFFSET 0 keeps this a probe per candidate: as an anti-join, the planner would read
+          -- every task in processing and compare each candidate with all of them.
           SELECT 1 FROM embedding_tasks busy
           WHERE busy.article_id = t.article_id AND busy.model_id = t.model_id AND busy.status = 'processing'
+          OFFSET 0
       )
       AND NOT (SELECT paused FROM embedding_queue_control)
     ORDER BY t.priority, t.scheduled_at, t.id
@@ -126,6 +133,15 @@ SELECT (SELECT count(*) FROM stored) AS stored,
        (SELECT count(*) FROM done) AS completed,
        (SELECT jsonb_agg(jsonb_build_array(id, article_id, attempts, max_attempts, work) ORDER BY id)
         FROM claimed) AS claimed;
+
+-- name: reuse_plans
+-- For a connection a worker holds for a run of batches: plan finish_and_claim once and reuse
+-- the plan. Left alone, the server plans it again at every execution (its custom plans look
+-- cheaper than the generic one), which costs about a third of the statement. The generic plan
+-- has the same shape (the claim index, a probe per candidate, index lookups per claimed row;
+-- queue tests check it) but for a claim of given ids (embed_now), which never runs on such a
+-- connection. The pool's reset (RESET ALL) undoes this when the connection goes back.
+SET plan_cache_mode = force_generic_plan;
 
 -- name: settle_tasks
 -- Tasks $1 held by owners $2 leave processing without completing, for reason $3:

@@ -111,8 +111,9 @@ GROUP BY 1, 2
 ORDER BY tasks DESC, last_at DESC;
 
 -- name: task_audit
--- The audit log of task $1, oldest first.
+-- The audit log of task $1, oldest first: its own rows and the batch rows that list it (a
+-- batch's completions are one row, with the task ids in task_ids).
 SELECT "timestamp", level, category, event, message, worker_id, metadata
 FROM embedding_audit_logs
-WHERE task_id = $1
+WHERE task_id = $1 OR task_ids @> ARRAY[$1::bigint]
 ORDER BY "timestamp", id;

@@ -124,6 +124,7 @@ class WorkerPool:
             await anyio.sleep(held)
         # One connection for a run of batches: a pooled connection is reset on each release.
         async with self.db.pool.acquire() as conn:
+            await queue.reuse_plans(conn)
             tasks = await queue.claim(
                 conn,
                 slot.worker_id,

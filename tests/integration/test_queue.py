@@ -184,16 +184,18 @@ async def test_complete_stores_only_current_texts_and_only_for_the_lease_holder(
         again = await queue.complete(conn, "w1", model, {task.id: 5}, vectors)
         row = await task_row(conn, task.id)
         hashes = await conn.fetch("SELECT text_hash FROM chunk_embeddings")
-        audit = await conn.fetchval(
-            "SELECT count(*) FROM embedding_audit_logs WHERE task_id = $1 AND event = 'task_completed'",
-            task.id,
+        audit = await conn.fetch(
+            "SELECT task_ids, worker_id, metadata FROM embedding_audit_logs WHERE event = 'tasks_completed'"
         )
     # The stranger's vector for the current text is still the right vector: it is kept.
     assert (stranger.stored, stranger.completed) == (1, 0)
     assert (done.stored, done.completed) == (0, 1) and (again.stored, again.completed) == (0, 0)
     assert [h["text_hash"] for h in hashes] == [kept]
     assert row["status"] == "completed" and row["lease_owner"] is None and row["tokens_used"] == 5
-    assert audit == 1
+    # One audit row for the batch's completions; finishing nothing writes none.
+    assert [(r["task_ids"], r["worker_id"], r["metadata"]) for r in audit] == [
+        ([task.id], "w1", {"tasks": 1, "tokens": 5})
+    ]
 
 
 async def claimed_task(conn: asyncpg.Connection, model: int, slug: str, *, max_attempts: int = 3) -> int:
@@ -379,21 +381,23 @@ async def test_the_claim_walks_the_claim_index_and_touches_only_claimed_rows(db:
         await queue.enqueue(conn, ids, model, max_attempts=3)
         await queue.claim(conn, "w0", model, limit=20, lease_ms=LEASE_MS)
         await conn.execute("ANALYZE")
-        rows = await conn.fetch(
-            "EXPLAIN " + queue.QUERIES["finish_and_claim"],
-            "w1",
-            model,
-            [],
-            [],
-            [],
-            [],
-            10,
-            LEASE_MS,
-            None,
+        args = ("w1", model, [], [], [], [], 10, LEASE_MS, None)
+        custom = await conn.fetch("EXPLAIN " + queue.QUERIES["finish_and_claim"], *args)
+        # The plan a worker's connection reuses for every batch (see reuse_plans).
+        await queue.reuse_plans(conn)
+        await conn.execute("PREPARE claim AS " + queue.QUERIES["finish_and_claim"])
+        # EXECUTE takes no parameters: the same arguments as literals.
+        generic = await conn.fetch(
+            f"EXPLAIN EXECUTE claim('w1', {model}, '{{}}', '{{}}', '{{}}', '{{}}', 10, {LEASE_MS}, NULL)"
         )
-    plan = "\n".join(r[0] for r in rows)
-    assert "Index Scan using embedding_tasks_claim_idx" in plan
-    # One worker per article: a probe per candidate, not a scan of the tasks in processing.
-    assert "Index Scan using embedding_tasks_processing_idx" in plan
-    assert "Seq Scan on embedding_tasks" not in plan
-    assert "Seq Scan on articles" not in plan
+        await conn.execute("DEALLOCATE claim")
+    for rows in (custom, generic):
+        plan = "\n".join(r[0] for r in rows)
+        assert "Index Scan using embedding_tasks_claim_idx" in plan
+        # One worker per article: a probe per candidate, not a scan of the tasks in processing.
+        assert "NOT EXISTS(SubPlan" in plan
+        probe = plan[plan.index("NOT EXISTS(SubPlan") :]
+        assert "using embedding_tasks_processing_idx" in probe and "Index Cond: ((article_id =" in probe
+        assert "Materialize" not in plan
+        assert "Seq Scan on embedding_tasks" not in plan
+        assert "Seq Scan on articles" not in plan

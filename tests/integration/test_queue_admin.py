@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
+from article_mcp import queue
 from article_mcp.config import Settings
 from article_mcp.db import Database
 from article_mcp.errors import ConflictError, NotFoundError
+from article_mcp.queue import LeasedTask
 from article_mcp.queue_admin import (
     clear_pending,
     queue_status,
@@ -260,6 +262,24 @@ async def test_inspect_shows_the_task_and_its_audit_log(db: Database) -> None:
             await inspect_task(conn, task + 1)
     assert detail.slug == "a" and detail.status == "failed" and detail.model == "local/all-MiniLM-L6-v2"
     assert [e.event for e in detail.audit] == ["claimed", "failed"]
+
+
+async def test_inspect_finds_the_batch_row_of_a_completion(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        model = await add_model(conn)
+        articles = [await add_article(conn, slug) for slug in ("a", "b", "c")]
+        first, second, later = await queue.enqueue(conn, articles, model, max_attempts=3)
+        claimed = await queue.claim(conn, "w1", model, limit=2, lease_ms=60_000)
+        await queue.complete(conn, "w1", model, {t.id: 4 for t in claimed}, {})
+        await queue.claim(conn, "w2", model, limit=1, lease_ms=60_000)
+        await queue.settle(conn, [LeasedTask(later, "w2")], "transient", message="timed out")
+        batch = await inspect_task(conn, second)
+        retried = await inspect_task(conn, later)
+    assert [(e.event, e.worker_id, e.metadata) for e in batch.audit] == [
+        ("tasks_completed", "w1", {"tasks": 2, "tokens": 8})
+    ]
+    assert {t.id for t in claimed} == {first, second}
+    assert [e.event for e in retried.audit] == ["task_retry_scheduled"]
 
 
 async def test_stats_break_tasks_down_and_count_the_last_24_hours(db: Database) -> None:

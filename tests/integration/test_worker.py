@@ -69,7 +69,7 @@ async def test_the_pool_embeds_what_is_written_and_records_its_work(
         )
     assert {r["state"] for r in after} == {"stopped"}
     assert sum(r["tasks_completed"] for r in after) == 7
-    assert {"task_completed", "worker_started", "worker_stopped"} <= events
+    assert {"tasks_completed", "worker_started", "worker_stopped"} <= events
     assert metrics["tasks"] == 7 and metrics["embedded"] == len(texts)
 
 
