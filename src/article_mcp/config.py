@@ -87,10 +87,12 @@ class Settings(BaseSettings):
     text_search_config: Annotated[str, Field(pattern=r"^[a-z_]+$")] = "english"
     hnsw_m: Annotated[int, Field(ge=2, le=100)] = 16
     hnsw_ef_construction: Annotated[int, Field(ge=4, le=1000)] = 64
-    hnsw_ef_search: Annotated[int, Field(ge=1, le=1000)] = 100
+    # recall@10 >= 0.95 against exact search at 100k passages (BENCHMARKS.md, "Search latency").
+    hnsw_ef_search: Annotated[int, Field(ge=1, le=1000)] = 200
     bm25_k1: Annotated[float, Field(ge=0)] = 1.2
     bm25_b: Annotated[float, Field(ge=0, le=1)] = 0.75
-    search_rrf_k: PositiveInt = 60
+    # Tuned on Cranfield (BENCHMARKS.md, "Retrieval quality"): 10 beats the customary 60.
+    search_rrf_k: PositiveInt = 10
     # Weights of the two legs in hybrid's reciprocal rank fusion.
     search_semantic_weight: Annotated[float, Field(ge=0)] = 1.0
     search_fulltext_weight: Annotated[float, Field(ge=0)] = 1.0

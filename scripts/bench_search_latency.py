@@ -1,0 +1,308 @@
+"""Search latency at 100k passages, and recall@10 of the HNSW index against exact search.
+
+    .venv/bin/python scripts/bench_search_latency.py [--chunks 100000] [--queries 200]
+
+A fresh database gets `--chunks` passages of real English (sentences of the Cranfield
+abstracts, shuffled into new passages, so the lexical index has a natural vocabulary) in
+articles of four passages spread over ten folders, written through chunk_store, and one
+vector per passage. The vectors are synthetic, of the local model's dimension, shaped so that
+nearest neighbours are as similar as real text embeddings' (see `Vectors`; the output shows
+the similarities). The model's HNSW index is then built by `record_dimensions`, as the
+worker does when it learns a model's dimension.
+
+Latency is measured through SearchService.search: "query embedding excluded" gives the
+service a lookup table as provider (the synthetic query vector of each query), "included"
+gives it the real local model with the query cache off. Recall@10 compares the passages
+the semantic query returns through the index with those an exact scan returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import numpy as np
+
+from article_mcp import chunk_store
+from article_mcp.chunking import Chunk, count_tokens
+from article_mcp.config import Settings
+from article_mcp.db import Database
+from article_mcp.logs import configure_logging
+from article_mcp.models import ModelRecord, record_dimensions
+from article_mcp.providers.base import EmbeddingBatch, EmbeddingProvider
+from article_mcp.search import QUERIES, SearchService, semantic_sql
+from article_mcp.search_models import SearchMode, SearchRequest
+from search_bench_setup import CRANFIELD, fresh_bench
+
+CHUNKS_PER_ARTICLE = 4
+SENTENCES_PER_CHUNK = 6
+LATENT = 48
+NOISE = 0.3
+FOLDERS = [f"area-{n}" for n in range(10)]
+BATCH_ARTICLES = 250
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    sentences: list[str]
+    queries: list[str]
+
+
+def load_corpus(directory: Path) -> Corpus:
+    sentences: list[str] = []
+    for line in (directory / "docs.jsonl").read_text().splitlines():
+        text = json.loads(line)["text"]
+        sentences.extend(s.strip() + " ." for s in text.split(" . ") if len(s.split()) > 3)
+    queries = [json.loads(line)["text"] for line in (directory / "queries.jsonl").read_text().splitlines()]
+    return Corpus(sentences, queries)
+
+
+class Vectors:
+    """Unit vectors near a random LATENT-dimensional subspace of the model's space.
+
+    Text embeddings fill only a few dozen of their dimensions; with 48 latent dimensions and
+    some noise, a query's nearest passages have cosine similarities near 0.6 (1st) and 0.5
+    (10th), as all-MiniLM-L6-v2 gives on real text. (Vectors drawn uniformly, or in tight
+    clusters, are too hard or too easy for a graph index to tell anything.)
+    """
+
+    def __init__(self, dims: int, seed: int = 7) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.projection = (self.rng.standard_normal((LATENT, dims)) / np.sqrt(LATENT)).astype(np.float32)
+        self.dims = dims
+
+    def draw(self, count: int) -> np.ndarray:
+        latent = self.rng.standard_normal((count, LATENT)).astype(np.float32)
+        noise = self.rng.standard_normal((count, self.dims)).astype(np.float32) * np.sqrt(LATENT / self.dims)
+        vectors = latent @ self.projection + NOISE * noise
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+class LookupProvider:
+    """A bench double: answers each query with its prepared vector, at no cost."""
+
+    name = "lookup"
+    model = "lookup"
+    max_batch_size = 64
+
+    def __init__(self, vectors: dict[str, list[float]]) -> None:
+        self._vectors = vectors
+
+    async def embed(self, texts: Sequence[str]) -> EmbeddingBatch:
+        return EmbeddingBatch([self._vectors[t] for t in texts])
+
+    async def aclose(self) -> None:
+        return None
+
+
+# -- loading --------------------------------------------------------------------------------
+
+
+async def load_passages(settings: Settings, db: Database, corpus: Corpus, chunks: int) -> list[str]:
+    """Write the articles and their passages; return the text hash of every passage."""
+    rng = random.Random(11)
+    articles = chunks // CHUNKS_PER_ARTICLE
+    hashes: list[str] = []
+    started = time.perf_counter()
+    async with db.pool.acquire() as conn:
+        ids = [
+            r["id"]
+            for r in await conn.fetch(
+                "INSERT INTO articles (slug, title, content, content_hash, folder, tags)"
+                " SELECT 'a-' || n, 'Article ' || n, '', '', 'area-' || (n % 10), ARRAY['t' || (n % 7)]"
+                " FROM generate_series(1, $1) AS n ORDER BY n RETURNING id",
+                articles,
+            )
+        ]
+        for start in range(0, articles, BATCH_ARTICLES):
+            batch = []
+            for article in ids[start : start + BATCH_ARTICLES]:
+                passages = [_passage(rng, corpus, article, i) for i in range(CHUNKS_PER_ARTICLE)]
+                hashes.extend(p.text_hash for p in passages)
+                batch.append((article, 1, passages))
+            async with conn.transaction():
+                await chunk_store.replace_many(conn, batch, text_search_config=settings.text_search_config)
+            if start % (BATCH_ARTICLES * 20) == 0:
+                log(f"  {start * CHUNKS_PER_ARTICLE} passages written")
+    log(f"wrote {len(hashes)} passages in {time.perf_counter() - started:.0f} s")
+    return hashes
+
+
+def _passage(rng: random.Random, corpus: Corpus, article: int, index: int) -> Chunk:
+    text = " ".join(rng.sample(corpus.sentences, SENTENCES_PER_CHUNK))
+    digest = hashlib.sha256(f"{article}:{index}:{text}".encode()).hexdigest()
+    return Chunk(index, (), text, text, digest, count_tokens(text))
+
+
+async def load_vectors(
+    db: Database, model: ModelRecord, hashes: list[str], vectors: Vectors, settings: Settings
+) -> ModelRecord:
+    started = time.perf_counter()
+    async with db.pool.acquire() as conn:
+        for start in range(0, len(hashes), 10_000):
+            batch = hashes[start : start + 10_000]
+            drawn = vectors.draw(len(batch))
+            await conn.copy_records_to_table(
+                "chunk_embeddings",
+                records=[(model.id, h, v) for h, v in zip(batch, drawn, strict=True)],
+                columns=["model_id", "text_hash", "embedding"],
+            )
+        log(f"wrote {len(hashes)} vectors in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        # The graph of 100k vectors needs more than the default 64 MB to build in memory.
+        await conn.execute("SET maintenance_work_mem = '1GB'")
+        model = await record_dimensions(conn, model, vectors.dims)
+        log(f"built the HNSW index in {time.perf_counter() - started:.0f} s")
+        # A database in steady state: autovacuum has set the visibility map and statistics.
+        await conn.execute("VACUUM ANALYZE")
+    return model
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+
+async def timings(
+    run: Callable[[str], Awaitable[Any]], queries: Sequence[str], warmup: int = 10
+) -> list[float]:
+    for query in queries[:warmup]:
+        await run(query)
+    measured = []
+    for query in queries:
+        started = time.perf_counter()
+        await run(query)
+        measured.append((time.perf_counter() - started) * 1000)
+    return measured
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49], cuts[94]
+
+
+async def latency_rows(
+    service: SearchService, queries: Sequence[str], label: str, modes: Sequence[SearchMode], **request: Any
+) -> list[str]:
+    rows = []
+    for mode in modes:
+
+        async def run(query: str, mode: SearchMode = mode) -> None:
+            response = await service.search(SearchRequest(query=query, mode=mode, **request))
+            if response.fallback:
+                raise SystemExit(f"fell back: {response.notice}")
+
+        p50, p95 = percentiles(await timings(run, queries))
+        rows.append(f"| {mode} | {label} | {p50:.1f} | {p95:.1f} |")
+    return rows
+
+
+async def recall_rows(
+    db: Database, model: ModelRecord, query_vectors: np.ndarray, ef_values: Sequence[int]
+) -> tuple[str, list[str]]:
+    assert model.dimensions is not None
+    sql = semantic_sql(model.id, model.dimensions)
+    rows = []
+    async with db.pool.acquire() as conn:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL enable_indexscan = off")
+            exact_rows = [await conn.fetch(sql, v, 10, None, []) for v in query_vectors]
+        exact = [{r["chunk_id"] for r in found} for found in exact_rows]
+        first = np.mean([found[0]["score"] for found in exact_rows])
+        tenth = np.mean([found[-1]["score"] for found in exact_rows])
+        note = f"mean cosine similarity of the exact 1st / 10th neighbour: {first:.2f} / {tenth:.2f}"
+        for ef in ef_values:
+            found, took = [], []
+            async with conn.transaction():
+                await conn.execute(QUERIES["tune_search"], str(ef))
+                for vector in query_vectors:
+                    started = time.perf_counter()
+                    found.append({r["chunk_id"] for r in await conn.fetch(sql, vector, 10, None, [])})
+                    took.append((time.perf_counter() - started) * 1000)
+            recall = np.mean([len(f & e) / 10 for f, e in zip(found, exact, strict=True)])
+            p50, p95 = percentiles(took)
+            rows.append(f"| {ef} | {recall:.3f} | {p50:.1f} | {p95:.1f} |")
+    return note, rows
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+async def bench(args: argparse.Namespace) -> None:
+    corpus = load_corpus(args.data)
+    async with fresh_bench(args.database_url) as b:
+        await measure(args, b.settings, b.db, corpus, b.provider, b.model)
+
+
+async def measure(
+    args: argparse.Namespace,
+    settings: Settings,
+    db: Database,
+    corpus: Corpus,
+    local: EmbeddingProvider,
+    model: ModelRecord,
+) -> None:
+    dims = len((await local.embed(["probe"])).vectors[0])
+    vectors = Vectors(dims)
+    hashes = await load_passages(settings, db, corpus, args.chunks)
+    model = await load_vectors(db, model, hashes, vectors, settings)
+    queries = [
+        corpus.queries[i % len(corpus.queries)] + ("" if i < len(corpus.queries) else f" {i}")
+        for i in range(args.queries)
+    ]
+    query_vectors = vectors.draw(len(queries))
+    lookup = LookupProvider({q: v.tolist() for q, v in zip(queries, query_vectors, strict=True)})
+
+    print(
+        f"{len(hashes)} passages in {len(hashes) // CHUNKS_PER_ARTICLE} articles,"
+        f" vectors of {dims} dimensions;"
+        f" HNSW m={settings.hnsw_m} ef_construction={settings.hnsw_ef_construction};"
+        f" {len(queries)} queries per row; times in ms\n"
+    )
+    print("| mode | query embedding | p50 | p95 |")
+    print("|---|---|---|---|")
+    excluded = SearchService(settings, db, lookup, model)
+    for line in await latency_rows(excluded, queries, "excluded", ("fulltext", "semantic", "hybrid")):
+        print(line)
+    for line in await latency_rows(
+        excluded, queries, "excluded, folder filter (10%)", ("hybrid",), folder="area-3"
+    ):
+        print(line)
+    uncached = settings.model_copy(update={"search_query_cache_size": 0})
+    included = SearchService(uncached, db, local, model)
+    for line in await latency_rows(
+        included, queries, f"included ({local.model}, no cache)", ("semantic", "hybrid")
+    ):
+        print(line)
+    note, rows = await recall_rows(db, model, query_vectors, (40, 64, 100, 200))
+    print(f"\nRecall@10 of the HNSW index against exact search ({len(queries)} queries; {note}):\n")
+    print("| hnsw.ef_search | recall@10 | p50 | p95 |")
+    print("|---|---|---|---|")
+    for line in rows:
+        print(line)
+
+
+def main() -> None:
+    configure_logging("WARNING", "console")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--chunks", type=int, default=100_000, help="passages to index")
+    parser.add_argument("--queries", type=int, default=200, help="queries per measurement")
+    parser.add_argument("--data", type=Path, default=CRANFIELD, help="the Cranfield folder (for text)")
+    parser.add_argument("--database-url", help="an empty database to use (default: a temporary embedded one)")
+    anyio.run(bench, parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
