@@ -55,6 +55,7 @@ Markdown articles in folders, searchable by words and by meaning.
 
 RESOURCE_PAGE = 100
 
+
 def describe_failure(exc: BaseException) -> str | None:
     """The message a client sees for an anticipated failure; None for a crash."""
     if isinstance(exc, ValidationError):

@@ -70,7 +70,6 @@ QUERIES = (
     "my fern looks cramped in its container",
 )
 POLL_SECONDS = 0.5
-COLD_MODEL_MS = 120_000
 
 
 def register(commands: Any) -> None:
@@ -128,8 +127,6 @@ def server_environment(settings: Settings) -> dict[str, str]:
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         env[name.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
-    # The first search may load the local model (the worker had nothing new to embed).
-    env["SEARCH_EMBED_TIMEOUT"] = str(max(settings.search_embed_timeout, COLD_MODEL_MS))
     return env
 
 

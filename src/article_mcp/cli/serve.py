@@ -53,6 +53,8 @@ async def serve_command(args: argparse.Namespace, ctx: CommandContext) -> int:
         server = create_server(runtime.services)
         async with anyio.create_task_group() as tg:
             await _start_worker(tg, runtime)
+            # The first query must not wait for the model to load (a local model takes seconds).
+            tg.start_soon(runtime.services.search.warm_up)
             if args.transport == "stdio":
                 tg.start_soon(_on_signal, tg.cancel_scope.cancel)
                 await server.run_stdio_async()
