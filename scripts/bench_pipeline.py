@@ -29,7 +29,7 @@ from article_mcp.logs import configure_logging
 from article_mcp.pipeline import embed_texts
 from article_mcp.providers.local import ENCODE_BATCH_SIZE, LocalProvider
 
-CRANFIELD = Path("/work/shared/data/cranfield/docs.jsonl")
+CRANFIELD = Path(__file__).resolve().parents[1] / "data" / "cranfield" / "docs.jsonl"
 
 
 def load_articles(limit: int) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from article_mcp.models import HnswOptions, ModelRecord, ensure_model
 from article_mcp.providers import create_provider
 from article_mcp.providers.base import EmbeddingProvider
 
-CRANFIELD = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield"
+CRANFIELD = Path(__file__).resolve().parents[1] / "data" / "cranfield"
 
 
 @dataclass

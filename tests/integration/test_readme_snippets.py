@@ -1,5 +1,5 @@
-"""docs/operations.md stays true: every SQL snippet runs against the migrated schema, and
-every `article-mcp` command it shows is one the command line accepts."""
+"""The README stays true: every SQL snippet runs against the migrated schema, and every
+`article-mcp` command it shows is one the command line accepts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from article_mcp.cli.main import build_parser
 from article_mcp.db import Database
 from tests.support.queue_states import add_article, add_model, add_task, add_worker, embed_article
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def blocks(language: str) -> list[str]:
