@@ -129,6 +129,10 @@ WITH stored AS (
          HAVING count(*) > 0
         ) AS work
 )
+-- Evaluated in this order, so the batch is finished before the next is claimed: a claim that
+-- passes a task another worker has just claimed locks it (SKIP LOCKED locks the newest version
+-- before finding it no longer pending), and that worker's completion waits for the lock; it
+-- holds no new claims while it waits, so no two workers ever wait on each other.
 SELECT (SELECT count(*) FROM stored) AS stored,
        (SELECT count(*) FROM done) AS completed,
        (SELECT jsonb_agg(jsonb_build_array(id, article_id, attempts, max_attempts, work) ORDER BY id)
@@ -140,8 +144,10 @@ SELECT (SELECT count(*) FROM stored) AS stored,
 -- cheaper than the generic one), which costs about a third of the statement. The generic plan
 -- has the same shape (the claim index, a probe per candidate, index lookups per claimed row;
 -- queue tests check it) but for a claim of given ids (embed_now), which never runs on such a
--- connection. The pool's reset (RESET ALL) undoes this when the connection goes back.
-SET plan_cache_mode = force_generic_plan;
+-- connection. Its estimated cost grows with the queue (the claim's LIMIT is a parameter), so
+-- JIT is turned off too: compiling at every execution would cost more than the statement.
+-- The pool's reset (RESET ALL) undoes both when the connection goes back.
+SELECT set_config('plan_cache_mode', 'force_generic_plan', false), set_config('jit', 'off', false);
 
 -- name: settle_tasks
 -- Tasks $1 held by owners $2 leave processing without completing, for reason $3:

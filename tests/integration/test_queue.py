@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from article_mcp import queue
-from article_mcp.db import Database
+from article_mcp.db import Database, create_pool
 from article_mcp.queue import LeasedTask
 from article_mcp.queue_cleanup import cleanup
 from tests.support.queue_states import add_article, add_model, add_task, embed_article
@@ -368,6 +368,22 @@ def test_retry_delays_grow_with_jitter_below_the_full_backoff() -> None:
         full = 1000 * 2 ** (attempt - 1)
         assert full / 2 <= delay <= full
     assert delays == sorted(delays)
+
+
+async def test_a_worker_connection_reuses_plans_only_until_it_goes_back(database_url: str) -> None:
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    settings = "SELECT current_setting('plan_cache_mode') AS plans, current_setting('jit') AS jit"
+    try:
+        async with pool.acquire() as conn:
+            await queue.reuse_plans(conn)
+            held = await conn.fetchrow(settings)
+        # The same (only) connection, as the next user of the pool gets it.
+        async with pool.acquire() as conn:
+            back = await conn.fetchrow(settings)
+    finally:
+        await pool.close()
+    assert tuple(held) == ("force_generic_plan", "off")
+    assert back["plans"] == "auto"
 
 
 async def test_the_claim_walks_the_claim_index_and_touches_only_claimed_rows(db: Database) -> None:
