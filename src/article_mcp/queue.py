@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
 from pgvector import Vector
@@ -66,9 +66,12 @@ class PendingChunk:
     token_count: int
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimedTask:
-    """A task a worker holds, with what its article still needs embedded."""
+class ClaimedTask(NamedTuple):
+    """A task a worker holds, with what its article still needs embedded.
+
+    A NamedTuple, not a frozen dataclass: a worker builds one per claimed task, and a tuple is
+    built about four times faster.
+    """
 
     id: int
     article_id: int | None
@@ -184,7 +187,9 @@ async def finish_and_claim(
 def _claimed_task(
     task_id: int, article_id: int | None, attempts: int, max_attempts: int, work: Any
 ) -> ClaimedTask:
-    title, chunks = work or (None, ())
+    if work is None:
+        return ClaimedTask(task_id, article_id, None, attempts, max_attempts, ())
+    title, chunks = work
     return ClaimedTask(
         id=task_id,
         article_id=article_id,
