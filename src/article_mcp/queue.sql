@@ -68,8 +68,7 @@ SELECT count(*) FROM cancelled;
 -- then earliest scheduled, skipping articles another worker is embedding (one worker per
 -- article at a time) and claiming nothing while the queue is paused; each gets a lease of $8 ms
 -- and its attempt counted, and comes with the current chunks that have no vector for the model
--- yet and its article's title (no_rag articles have no chunks). These come from subqueries in
--- RETURNING: index lookups for the claimed rows only, whatever the plan.
+-- yet and its article's title, or NULL when there are none (no_rag articles have no chunks).
 -- Returns the vectors stored, the tasks completed, and the tasks claimed (a JSON array).
 WITH stored AS (
     INSERT INTO chunk_embeddings (model_id, text_hash, embedding)
@@ -114,20 +113,25 @@ WITH stored AS (
     SET status = 'processing', lease_owner = $1, lease_expires_at = now() + $8 * interval '1 millisecond',
         attempts = t.attempts + 1, started_at = now(), updated_at = now()
     WHERE t.id = ANY(ARRAY(SELECT id FROM candidates))
-    RETURNING t.id, t.article_id, t.attempts, t.max_attempts,
-        -- [title, chunks], or NULL when every chunk has its vector (the title is not read then)
-        (SELECT jsonb_build_array(
-             (SELECT a.title FROM articles a WHERE a.id = t.article_id),
-             jsonb_agg(
-                 jsonb_build_array(k.heading_path, k.content, k.text_hash, k.token_count)
-                 ORDER BY k.chunk_index
-             )
-         )
-         FROM article_chunks k
-         WHERE k.article_id = t.article_id
-           AND NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.model_id = $2 AND e.text_hash = k.text_hash)
-         HAVING count(*) > 0
-        ) AS work
+    RETURNING t.id, t.article_id, t.attempts, t.max_attempts
+), work AS (
+    -- [title, chunks] of each claimed article with a chunk that has no vector for the model:
+    -- one index scan for all the claimed articles, a probe per chunk (OFFSET 0 keeps it one,
+    -- not a scan of the model's vectors), the title read only for these articles.
+    SELECT k.article_id,
+           jsonb_build_array(
+               (SELECT a.title FROM articles a WHERE a.id = k.article_id),
+               jsonb_agg(
+                   jsonb_build_array(k.heading_path, k.content, k.text_hash, k.token_count)
+                   ORDER BY k.chunk_index
+               )
+           ) AS work
+    FROM article_chunks k
+    WHERE k.article_id = ANY(ARRAY(SELECT article_id FROM claimed))
+      AND NOT EXISTS (
+          SELECT 1 FROM chunk_embeddings e WHERE e.model_id = $2 AND e.text_hash = k.text_hash OFFSET 0
+      )
+    GROUP BY k.article_id
 )
 -- Evaluated in this order, so the batch is finished before the next is claimed: a claim that
 -- passes a task another worker has just claimed locks it (SKIP LOCKED locks the newest version
@@ -135,8 +139,11 @@ WITH stored AS (
 -- holds no new claims while it waits, so no two workers ever wait on each other.
 SELECT (SELECT count(*) FROM stored) AS stored,
        (SELECT count(*) FROM done) AS completed,
-       (SELECT jsonb_agg(jsonb_build_array(id, article_id, attempts, max_attempts, work) ORDER BY id)
-        FROM claimed) AS claimed;
+       (SELECT jsonb_agg(
+                   jsonb_build_array(c.id, c.article_id, c.attempts, c.max_attempts, w.work) ORDER BY c.id
+               )
+        FROM claimed c
+        LEFT JOIN work w ON w.article_id = c.article_id) AS claimed;
 
 -- name: reuse_plans
 -- For a connection a worker holds for a run of batches: plan finish_and_claim once and reuse

@@ -393,6 +393,16 @@ async def test_the_claim_walks_the_claim_index_and_touches_only_claimed_rows(db:
             "INSERT INTO articles (slug, title, content, content_hash)"
             " SELECT 'a' || i, 'A', 'text', 'h' FROM generate_series(1, 3000) AS i"
         )
+        # A chunk per article, every other one embedded already.
+        await conn.execute(
+            "INSERT INTO article_chunks (article_id, article_version, chunk_index, content, text_hash,"
+            " token_count, tsv, lexeme_count) SELECT id, 1, 0, 'text', 'h' || id, 1, 'text', 1 FROM articles"
+        )
+        await conn.execute(
+            "INSERT INTO chunk_embeddings (model_id, text_hash, embedding)"
+            " SELECT $1, text_hash, '[1,0,0]' FROM article_chunks WHERE article_id % 2 = 0",
+            model,
+        )
         ids = [r["id"] for r in await conn.fetch("SELECT id FROM articles")]
         await queue.enqueue(conn, ids, model, max_attempts=3)
         await queue.claim(conn, "w0", model, limit=20, lease_ms=LEASE_MS)
@@ -414,6 +424,9 @@ async def test_the_claim_walks_the_claim_index_and_touches_only_claimed_rows(db:
         assert "NOT EXISTS(SubPlan" in plan
         probe = plan[plan.index("NOT EXISTS(SubPlan") :]
         assert "using embedding_tasks_processing_idx" in probe and "Index Cond: ((article_id =" in probe
-        assert "Materialize" not in plan
-        assert "Seq Scan on embedding_tasks" not in plan
-        assert "Seq Scan on articles" not in plan
+        assert "Materialize" not in plan.split("CTE claimed")[0]
+        # What is left to embed: one index scan for the claimed articles, a probe per chunk.
+        assert "Index Scan using article_chunks_article_id_chunk_index_key" in plan
+        assert "Index Only Scan using chunk_embeddings_pkey" in plan
+        for table in ("embedding_tasks", "articles", "article_chunks", "chunk_embeddings"):
+            assert f"Seq Scan on {table}" not in plan
