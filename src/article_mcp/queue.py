@@ -157,31 +157,41 @@ async def finish_and_claim(
     lease_ms: int = 0,
     task_ids: Sequence[int] | None = None,
 ) -> tuple[Completion, list[ClaimedTask]]:
-    """Finish a batch and claim the next in one statement (one round trip, one commit).
+    """Finish a batch and claim the next in one round trip and one commit.
 
     Finish: store the vectors (by text hash) current chunks still need, and complete the tasks
     (`tokens_by_task`) this worker still holds. Claim: up to `limit` due tasks (only `task_ids`
     when given), with a lease of `lease_ms`. Safe to repeat with `limit=0` after a lost
     connection: nothing is stored or completed twice.
+
+    Both are runs of one statement, sent together: they share a transaction, but the claim
+    takes its snapshot after the finish. A snapshot taken before the finish would show the
+    claim tasks that other workers claimed meanwhile as pending; SKIP LOCKED locks such a task
+    before finding it taken, and its worker's next completion waits for that lock.
     """
     done = dict(tokens_by_task or {})
     sent = dict(vectors or {})
+    embeddings = [Vector(list(v)) for v in sent.values()]
     ids = list(task_ids) if task_ids is not None else None
-    row = await conn.fetchrow(
-        QUERIES["finish_and_claim"],
+    finish: list[Any] = [
         worker_id,
         model_id,
         list(done),
         list(done.values()),
         list(sent),
-        [Vector(list(v)) for v in sent.values()],
-        limit,
+        embeddings,
+        0,
         lease_ms,
-        ids,
-    )
-    assert row is not None
-    claimed = [_claimed_task(*fields) for fields in row["claimed"] or ()]
-    return Completion(stored=row["stored"], completed=row["completed"]), claimed
+        None,
+    ]
+    claim: list[Any] = [worker_id, model_id, [], [], [], [], limit, lease_ms, ids]
+    runs = [args for args, wanted in ((finish, done or sent), (claim, limit)) if wanted]
+    if not runs:
+        return Completion(stored=0, completed=0), []
+    rows = await conn.fetchmany(QUERIES["finish_and_claim"], runs)
+    claimed = [_claimed_task(*fields) for fields in rows[-1]["claimed"] or ()]
+    stored, completed = sum(r["stored"] for r in rows), sum(r["completed"] for r in rows)
+    return Completion(stored=stored, completed=completed), claimed
 
 
 def _claimed_task(

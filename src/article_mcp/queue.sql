@@ -58,8 +58,9 @@ WITH cancelled AS (
 SELECT count(*) FROM cancelled;
 
 -- name: finish_and_claim
--- A worker's one statement per batch: finish the batch it holds and claim the next, so each
--- batch costs one round trip and one commit.
+-- A worker's step: finish the batch it holds, claim the next, or both. Per batch a worker
+-- sends two runs of it together, one to finish and one to claim (queue.finish_and_claim): one
+-- round trip and one commit, and the claim's snapshot is taken after the finish.
 -- Finish: store the vectors of model $2 ($5 text hashes, $6 vectors) whose text a current
 -- chunk still has (a text dropped meanwhile is not stored), and complete the tasks $3 (tokens
 -- used $4) that worker $1 still holds; a task it lost (lease expired, cancelled) is left alone.
@@ -75,6 +76,9 @@ WITH stored AS (
     SELECT $2, v.text_hash, v.embedding
     FROM unnest($5::text[], $6::vector[]) AS v(text_hash, embedding)
     WHERE EXISTS (SELECT 1 FROM article_chunks k WHERE k.text_hash = v.text_hash)
+    -- In hash order: two workers storing the same texts wait for each other in one order,
+    -- never in a cycle.
+    ORDER BY v.text_hash
     ON CONFLICT (model_id, text_hash) DO NOTHING
     RETURNING text_hash
 ), done AS (
@@ -133,7 +137,7 @@ WITH stored AS (
       )
     GROUP BY k.article_id
 )
--- Evaluated in this order, so the batch is finished before the next is claimed: a claim that
+-- Evaluated in this order, so a run that does both finishes before it claims: a claim that
 -- passes a task another worker has just claimed locks it (SKIP LOCKED locks the newest version
 -- before finding it no longer pending), and that worker's completion waits for the lock; it
 -- holds no new claims while it waits, so no two workers ever wait on each other.

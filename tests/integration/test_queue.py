@@ -127,6 +127,22 @@ async def test_claim_skips_an_article_another_worker_is_embedding(db: Database) 
     assert next_task.id == second
 
 
+async def test_a_finished_batch_frees_its_articles_for_the_claim_sent_with_it(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        model = await add_model(conn)
+        article = await add_article(conn, "again")
+        await queue.enqueue(conn, [article], model, max_attempts=3)
+        [first] = await queue.claim(conn, "w1", model, limit=5, lease_ms=LEASE_MS)
+        await bump_version(conn, article)
+        [second] = await queue.enqueue(conn, [article], model, max_attempts=3)
+        # The claim sees the finish: the article is no longer being embedded.
+        done, claimed = await queue.finish_and_claim(
+            conn, "w1", model, tokens_by_task={first.id: 0}, limit=5, lease_ms=LEASE_MS
+        )
+    assert done.completed == 1
+    assert [t.id for t in claimed] == [second]
+
+
 async def test_claim_takes_nothing_while_paused(db: Database) -> None:
     async with db.pool.acquire() as conn:
         model = await add_model(conn)
