@@ -112,14 +112,21 @@ async def test_claim_returns_only_chunks_without_a_vector(db: Database) -> None:
     assert task.title == "half" and [c.text for c in task.chunks] == ["three"]
 
 
+async def updated_while_embedded(conn: asyncpg.Connection) -> tuple[int, queue.ClaimedTask, int]:
+    """An article whose task w1 holds, updated meanwhile: the model, the held task and the
+    update's pending task."""
+    model = await add_model(conn)
+    article = await add_article(conn, "busy")
+    await queue.enqueue(conn, [article], model, max_attempts=3)
+    [first] = await queue.claim(conn, "w1", model, limit=5, lease_ms=LEASE_MS)
+    await bump_version(conn, article)
+    [second] = await queue.enqueue(conn, [article], model, max_attempts=3)
+    return model, first, second
+
+
 async def test_claim_skips_an_article_another_worker_is_embedding(db: Database) -> None:
     async with db.pool.acquire() as conn:
-        model = await add_model(conn)
-        article = await add_article(conn, "busy")
-        await queue.enqueue(conn, [article], model, max_attempts=3)
-        [first] = await queue.claim(conn, "w1", model, limit=5, lease_ms=LEASE_MS)
-        await bump_version(conn, article)
-        [second] = await queue.enqueue(conn, [article], model, max_attempts=3)
+        model, first, second = await updated_while_embedded(conn)
         assert second != first.id  # the processing task stays; the update gets its own pending task
         assert await queue.claim(conn, "w2", model, limit=5, lease_ms=LEASE_MS) == []
         await queue.complete(conn, "w1", model, {first.id: 0}, {})
@@ -129,12 +136,7 @@ async def test_claim_skips_an_article_another_worker_is_embedding(db: Database) 
 
 async def test_a_finished_batch_frees_its_articles_for_the_claim_sent_with_it(db: Database) -> None:
     async with db.pool.acquire() as conn:
-        model = await add_model(conn)
-        article = await add_article(conn, "again")
-        await queue.enqueue(conn, [article], model, max_attempts=3)
-        [first] = await queue.claim(conn, "w1", model, limit=5, lease_ms=LEASE_MS)
-        await bump_version(conn, article)
-        [second] = await queue.enqueue(conn, [article], model, max_attempts=3)
+        model, first, second = await updated_while_embedded(conn)
         # The claim sees the finish: the article is no longer being embedded.
         done, claimed = await queue.finish_and_claim(
             conn, "w1", model, tokens_by_task={first.id: 0}, limit=5, lease_ms=LEASE_MS
