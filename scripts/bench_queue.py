@@ -314,13 +314,13 @@ def report(args: argparse.Namespace, median: dict[str, float]) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    server = await anyio.to_thread.run_sync(
-        EmbeddedServer.acquire, Path(tempfile.mkdtemp(prefix="bench-queue-"))
-    )
-    try:
-        median = await measure(args, server.dsn)
-    finally:
-        await anyio.to_thread.run_sync(server.release)
+    # The server's data (over a gigabyte after a run) is removed with the server.
+    with tempfile.TemporaryDirectory(prefix="bench-queue-", ignore_cleanup_errors=True) as data_dir:
+        server = await anyio.to_thread.run_sync(EmbeddedServer.acquire, Path(data_dir))
+        try:
+            median = await measure(args, server.dsn)
+        finally:
+            await anyio.to_thread.run_sync(server.release)
     report(args, median)
 
 
