@@ -1,7 +1,7 @@
 """`queue health`: healthy, degraded or unhealthy, with the reasons and what to do.
 
 The verdict is the worst of a few checks on the queue status report, each with a documented
-threshold (see `HealthThresholds` and docs/operations.md). The CLI turns it into exit code
+threshold (see `HealthThresholds` and the README's Monitor section). The CLI turns it into exit code
 0, 1 or 2 so cron jobs and monitors can act on it.
 """
 
