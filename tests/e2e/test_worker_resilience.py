@@ -4,7 +4,7 @@ the database server restarted under a running pool."""
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,9 @@ LEASE_MS = 1500
 
 
 @pytest.fixture
-def server() -> Iterator[FakeEmbeddingServer]:
+def server(fake_server: FakeEmbeddingServer) -> FakeEmbeddingServer:
     """The fake Ollama server the workers call."""
-    with FakeEmbeddingServer() as running:
-        yield running
+    return fake_server
 
 
 def worker_env(database_url: str, server: FakeEmbeddingServer, **extra: Any) -> dict[str, str]:

@@ -5,8 +5,6 @@ retry and then embedded."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from article_mcp import queue
@@ -31,10 +29,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def server() -> Iterator[FakeEmbeddingServer]:
+def server(fake_server: FakeEmbeddingServer) -> FakeEmbeddingServer:
     """The fake Ollama server the workers call."""
-    with FakeEmbeddingServer() as running:
-        yield running
+    return fake_server
 
 
 async def write_without_embedding(settings: Settings, db: Database, count: int) -> None:

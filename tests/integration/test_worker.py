@@ -4,7 +4,6 @@ batching, failures of each class, concurrent updates, pause, shutdown, the synch
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import anyio
 import asyncpg
@@ -28,10 +27,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def server() -> Iterator[FakeEmbeddingServer]:
+def server(fake_server: FakeEmbeddingServer) -> FakeEmbeddingServer:
     """The fake Ollama server the workers call."""
-    with FakeEmbeddingServer() as running:
-        yield running
+    return fake_server
 
 
 PARAGRAPHS = [f"Paragraph {i} about topic {i % 7} with words {i * 3} and {i * 5}." for i in range(60)]
