@@ -65,6 +65,13 @@ SEARCH_INDEX_FALLBACK_CHARS = 100_000
 AfterWrite = Callable[[Sequence[int]], Awaitable[None]]
 
 
+async def chunk_in_thread(settings: Settings, title: str, content: str) -> list[Chunk]:
+    """The article's chunks under the settings' chunk size and overlap."""
+    chunker = partial(chunk_article, max_tokens=settings.chunk_size, overlap=settings.chunk_overlap)
+    # Chunking a large article takes a while: keep the event loop serving others meanwhile.
+    return await anyio.to_thread.run_sync(chunker, title, content)
+
+
 def content_hash(title: str, content: str) -> str:
     """sha256 of title and content (NUL never occurs in either, so it separates them)."""
     return hashlib.sha256(f"{title}\x00{content}".encode()).hexdigest()
@@ -192,7 +199,7 @@ class ArticleService:
         digest = None
         if edit.text_changed:
             digest = content_hash(edit.title or current["title"], _content(edit, current))
-        return await _write_indexed(
+        return await write_indexed(
             conn,
             QUERIES["update_article"],
             current["id"],
@@ -231,13 +238,7 @@ class ArticleService:
         return ArticleDeletion(slug=current["slug"], title=current["title"], cancelled_tasks=cancelled)
 
     async def _chunk(self, title: str, content: str) -> list[Chunk]:
-        chunker = partial(
-            chunk_article,
-            max_tokens=self._settings.chunk_size,
-            overlap=self._settings.chunk_overlap,
-        )
-        # Chunking a large article takes a while: keep the event loop serving others meanwhile.
-        return await anyio.to_thread.run_sync(chunker, title, content)
+        return await chunk_in_thread(self._settings, title, content)
 
     async def _write_chunks(
         self, conn: asyncpg.Connection, row: asyncpg.Record, chunks: list[Chunk]
@@ -365,13 +366,13 @@ async def _insert_with_free_slug(
         slug = await _free_slug(conn, base)
         try:
             async with conn.transaction():  # a savepoint: a lost race leaves the transaction usable
-                return await _write_indexed(conn, QUERIES["insert_article"], slug, *fields)
+                return await write_indexed(conn, QUERIES["insert_article"], slug, *fields)
         except asyncpg.UniqueViolationError:
             continue
     raise ConflictError("title: too many articles are being created with this title at once; retry")
 
 
-async def _write_indexed(conn: asyncpg.Connection, query: str, *args: Any) -> asyncpg.Record:
+async def write_indexed(conn: asyncpg.Connection, query: str, *args: Any) -> asyncpg.Record:
     """Run an article write indexing the whole text, or its start if the vector is too large."""
     try:
         async with conn.transaction():

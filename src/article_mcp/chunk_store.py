@@ -89,15 +89,18 @@ async def remove_chunks(conn: asyncpg.Connection, article_ids: Sequence[int]) ->
         await _write(conn, sorted(set(article_ids)), [], "simple")
 
 
+def unknown_text_search_config(config: str) -> ConfigError:
+    """The error for a TEXT_SEARCH_CONFIG that PostgreSQL does not have."""
+    return ConfigError(f"TEXT_SEARCH_CONFIG: PostgreSQL has no text search configuration {config!r}")
+
+
 async def _write(
     conn: asyncpg.Connection, article_ids: list[int], rows: list[dict[str, Any]], config: str
 ) -> None:
     try:
         result = await conn.fetchrow(QUERIES["replace_chunks"], article_ids, rows, config)
     except asyncpg.UndefinedObjectError as exc:
-        raise ConfigError(
-            f"TEXT_SEARCH_CONFIG: PostgreSQL has no text search configuration {config!r}"
-        ) from exc
+        raise unknown_text_search_config(config) from exc
     assert result is not None
     if result["negative_df"]:
         raise LexicalIndexError()

@@ -16,28 +16,16 @@ from article_mcp.chunk_store import remove_chunks, replace_chunks, replace_many
 from article_mcp.chunking import Chunk
 from article_mcp.db import Database, connect
 from article_mcp.errors import ConfigError
+from tests.support.lexical_index import assert_index_consistent
 
 pytestmark = pytest.mark.anyio
 
 WORDS = ["flow", "flows", "wing", "heat", "shock", "layer", "the", "boundary", "nozzle", "E1234", "drag"]
 
-# What the maintained tables must hold, recomputed from article_chunks alone.
-EXPECTED_POSTINGS = """
-SELECT l.lexeme, c.id AS chunk_id, cardinality(l.positions) AS tf
-FROM article_chunks AS c, unnest(c.tsv) AS l
-"""
-EXPECTED_DF = """
-SELECT l.lexeme, count(*) AS df FROM article_chunks AS c, unnest(c.tsv) AS l GROUP BY l.lexeme
-"""
-EXPECTED_CORPUS = "SELECT count(*), coalesce(sum(lexeme_count), 0) FROM article_chunks"
 RESET = """
 TRUNCATE articles CASCADE;
 TRUNCATE lexeme_stats;
 UPDATE corpus_stats SET chunk_count = 0, total_length = 0;
-"""
-EXPECTED_LENGTHS = """
-SELECT c.id, (SELECT coalesce(sum(cardinality(l.positions)), 0) FROM unnest(c.tsv) AS l) AS lexeme_count
-FROM article_chunks AS c
 """
 
 
@@ -65,17 +53,6 @@ async def add_articles(conn: asyncpg.Connection, count: int) -> list[int]:
         count,
     )
     return [row["id"] for row in rows]
-
-
-async def assert_index_consistent(conn: asyncpg.Connection) -> None:
-    async def as_set(query: str) -> set[tuple[object, ...]]:
-        return {tuple(row) for row in await conn.fetch(query)}
-
-    assert await as_set("SELECT lexeme, chunk_id, tf FROM chunk_postings") == await as_set(EXPECTED_POSTINGS)
-    assert await as_set("SELECT lexeme, df FROM lexeme_stats") == await as_set(EXPECTED_DF)
-    assert await as_set("SELECT id, lexeme_count FROM article_chunks") == await as_set(EXPECTED_LENGTHS)
-    corpus = await conn.fetchrow("SELECT chunk_count, total_length FROM corpus_stats")
-    assert tuple(corpus) == tuple(await conn.fetchrow(EXPECTED_CORPUS))
 
 
 texts = st.lists(st.sampled_from(WORDS), min_size=0, max_size=8).map(" ".join)

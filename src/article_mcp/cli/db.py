@@ -1,4 +1,4 @@
-"""`article-mcp db ...`: migrate, rollback, status, verify."""
+"""`article-mcp db ...`: migrate, rollback, status, verify, reindex."""
 
 from __future__ import annotations
 
@@ -7,16 +7,22 @@ from typing import Any
 
 from rich.table import Table
 
+from article_mcp import reindex
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
-from article_mcp.cli.operator import connection
+from article_mcp.cli.operator import add_bulk_flags, add_json_flag, confirm, connection, facts, progress_bar
 from article_mcp.db import database_address
 from article_mcp.migrate import migrate, migration_state, rollback
 from article_mcp.verify import verify_schema
 
+# Why a reindex queued nothing: a model registers at the first serve, worker or backfill.
+NOT_QUEUED = "none (semantic search is off, or its model is not registered yet)"
+
 
 def register(commands: Any) -> None:
     """Add the `db` command group."""
-    db = commands.add_parser("db", help="migrate, roll back, inspect and verify the schema")
+    db = commands.add_parser(
+        "db", help="migrate, roll back, inspect and verify the schema; reindex the articles"
+    )
     sub = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
 
     p = sub.add_parser("migrate", help="apply pending migrations")
@@ -34,6 +40,22 @@ def register(commands: Any) -> None:
     p = sub.add_parser("verify", help="check tables, indexes and the vector extension (exit 1 if missing)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=verify_command)
+
+    p = sub.add_parser(
+        "reindex",
+        help="rebuild the articles' passages and search vectors under the current settings",
+        description="Chunk every article again with the current CHUNK_SIZE and CHUNK_OVERLAP, "
+        "rebuild its full-text index with the current TEXT_SEARCH_CONFIG, and queue the "
+        "articles whose passages changed for embedding with the active model.",
+    )
+    add_bulk_flags(
+        p,
+        dry_run="count the articles whose passages change",
+        batch_size=reindex.DEFAULT_BATCH_SIZE,
+        per="transaction",
+    )
+    add_json_flag(p)
+    p.set_defaults(handler=reindex_command)
 
 
 async def migrate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
@@ -104,3 +126,35 @@ async def verify_command(args: argparse.Namespace, ctx: CommandContext) -> int:
             ctx.errors.print(f"  - {item}", markup=False)
         ctx.errors.print("run `article-mcp db migrate` to fix", markup=False)
     return EXIT_OK if report.ok else EXIT_FAILURE
+
+
+async def reindex_command(args: argparse.Namespace, ctx: CommandContext) -> int:
+    """Rebuild every article's passages and search vector, with a progress bar."""
+    s = ctx.settings
+    async with connection(s) as conn:
+        total = await reindex.count_articles(conn)
+        question = (
+            f"Rebuild the passages and search vectors of {total} articles with CHUNK_SIZE {s.chunk_size},"
+            f" CHUNK_OVERLAP {s.chunk_overlap} and TEXT_SEARCH_CONFIG {s.text_search_config}?"
+        )
+        if not args.dry_run and not confirm(ctx, question, assume_yes=args.yes, flag="--yes"):
+            ctx.errors.print("nothing changed")
+            return EXIT_FAILURE
+        with progress_bar(ctx, "reindexing", disable=args.json) as progress:
+            bar = progress.add_task("reindex", total=total)
+            result = await reindex.reindex(
+                conn,
+                s,
+                dry_run=args.dry_run,
+                batch_size=args.batch_size,
+                progress=lambda done: progress.advance(bar, done),
+            )
+    if args.json:
+        ctx.print_json(result.model_dump())
+        return EXIT_OK
+    rows = [("Articles", str(result.articles)), ("Passages changed", str(result.rechunked))]
+    if not args.dry_run:
+        queued = f"{result.queued} for {result.model}" if result.model else NOT_QUEUED
+        rows += [("Search vectors rebuilt", str(result.search_vectors)), ("Queued for embedding", queued)]
+    ctx.console.print(facts("Reindex (dry run: nothing written)" if args.dry_run else "Reindex", rows))
+    return EXIT_OK

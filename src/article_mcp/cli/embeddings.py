@@ -7,13 +7,20 @@ import argparse
 from typing import Any
 
 import asyncpg
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from article_mcp import backfill, queue
 from article_mcp.backfill import BackfillPlan, EmbeddingsStatus
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
-from article_mcp.cli.operator import add_json_flag, confirm, connection, facts, positive, read_command
+from article_mcp.cli.operator import (
+    add_bulk_flags,
+    add_json_flag,
+    confirm,
+    connection,
+    facts,
+    progress_bar,
+    read_command,
+)
 from article_mcp.config import Settings
 from article_mcp.errors import ConfigError
 from article_mcp.models import ModelRecord, ensure_model
@@ -35,16 +42,8 @@ def register(commands: Any) -> None:
         description="Find the articles whose current chunks lack vectors of the active model and "
         "queue them for the workers, in set-based batches. `backfill rollback` undoes it.",
     )
-    p.add_argument("--dry-run", action="store_true", help="count, queue nothing")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_bulk_flags(p, dry_run="count, queue nothing", batch_size=backfill.DEFAULT_BATCH_SIZE, per="statement")
     p.add_argument("--priority", choices=("high", "normal", "low"), default="normal", help="default normal")
-    p.add_argument(
-        "--batch-size",
-        type=positive,
-        default=backfill.DEFAULT_BATCH_SIZE,
-        metavar="N",
-        help=f"articles per statement (default {backfill.DEFAULT_BATCH_SIZE})",
-    )
     add_json_flag(p)
     p.set_defaults(handler=backfill_command)
     undo = p.add_subparsers(dest="backfill_command", metavar="rollback")
@@ -92,8 +91,7 @@ async def _enqueue(
     ctx: CommandContext, conn: asyncpg.Connection, model: ModelRecord, args: argparse.Namespace
 ) -> backfill.BackfillResult:
     article_ids = await backfill.articles_needing_vectors(conn, model.id)
-    columns = (TextColumn("queueing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=ctx.errors, disable=args.json) as progress:
+    with progress_bar(ctx, "queueing", disable=args.json) as progress:
         bar = progress.add_task("queue", total=len(article_ids))
         return await backfill.enqueue_backfill(
             conn,

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 from pydantic import BaseModel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.prompt import Confirm
 from rich.table import Table
 from rich.text import Text
@@ -48,6 +49,19 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
+def add_bulk_flags(parser: argparse.ArgumentParser, *, dry_run: str, batch_size: int, per: str) -> None:
+    """The flags of a command that changes many articles in batches: --dry-run, --yes, --batch-size."""
+    parser.add_argument("--dry-run", action="store_true", help=dry_run)
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--batch-size",
+        type=positive,
+        default=batch_size,
+        metavar="N",
+        help=f"articles per {per} (default {batch_size})",
+    )
+
+
 def positive(text: str) -> int:
     """An argparse type: a whole number above zero."""
     try:
@@ -66,6 +80,12 @@ def confirm(ctx: CommandContext, question: str, *, assume_yes: bool, flag: str) 
     if not sys.stdin.isatty():
         raise InvalidInputError(flag, "required to confirm when there is no terminal to ask on")
     return Confirm.ask(question, console=ctx.errors, default=False)
+
+
+def progress_bar(ctx: CommandContext, label: str, *, disable: bool) -> Progress:
+    """A bar on stderr counting articles done of a total, for the long set-based commands."""
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=ctx.errors, disable=disable)
 
 
 def print_model(ctx: CommandContext, report: BaseModel | Sequence[BaseModel]) -> None:
