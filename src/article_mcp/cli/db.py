@@ -156,5 +156,7 @@ async def reindex_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     if not args.dry_run:
         queued = f"{result.queued} for {result.model}" if result.model else NOT_QUEUED
         rows += [("Search vectors rebuilt", str(result.search_vectors)), ("Queued for embedding", queued)]
-    ctx.console.print(facts("Reindex (dry run: nothing written)" if args.dry_run else "Reindex", rows))
+    ctx.console.print(facts("Reindex", rows))
+    if args.dry_run:
+        ctx.console.print("dry run: nothing written")
     return EXIT_OK
