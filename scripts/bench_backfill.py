@@ -25,11 +25,11 @@ from typing import Any, TypeVar
 import anyio
 import asyncpg
 
-from article_mcp.backfill import articles_needing_vectors, enqueue_backfill, plan, rollback
 from article_mcp.config import load_settings
-from article_mcp.db import connect, database_address
+from article_mcp.db.migrate import migrate_to_latest
+from article_mcp.db.pool import connect, database_address
+from article_mcp.embeddings.backfill import articles_needing_vectors, enqueue_backfill, plan, rollback
 from article_mcp.logs import configure_logging
-from article_mcp.migrate import migrate_to_latest
 
 T = TypeVar("T")
 DATABASE = "bench_backfill"

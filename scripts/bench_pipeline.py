@@ -23,11 +23,11 @@ from typing import Any
 
 import anyio
 
-from article_mcp.chunking import chunk_article
 from article_mcp.config import Settings
+from article_mcp.embeddings.batching import embed_texts
+from article_mcp.embeddings.providers.local import ENCODE_BATCH_SIZE, LocalProvider
 from article_mcp.logs import configure_logging
-from article_mcp.pipeline import embed_texts
-from article_mcp.providers.local import ENCODE_BATCH_SIZE, LocalProvider
+from article_mcp.passages.chunking import chunk_article
 
 CRANFIELD = Path(__file__).resolve().parents[1] / "data" / "cranfield" / "docs.jsonl"
 

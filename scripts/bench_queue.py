@@ -39,13 +39,13 @@ import asyncpg
 from pgqueuer import AsyncpgDriver, Queries, QueueManager
 from pgqueuer.domain.types import QueueExecutionMode
 
-from article_mcp import queue
 from article_mcp.config import Settings
-from article_mcp.db import Database, EmbeddedServer, create_pool
-from article_mcp.migrate import migrate_to_latest
-from article_mcp.models import ModelRecord
-from article_mcp.providers.base import EmbeddingBatch
-from article_mcp.worker import run_pool
+from article_mcp.db.migrate import migrate_to_latest
+from article_mcp.db.pool import Database, EmbeddedServer, create_pool
+from article_mcp.embeddings.providers.base import EmbeddingBatch
+from article_mcp.embeddings.registry import ModelRecord
+from article_mcp.queue import tasks as queue
+from article_mcp.worker.pool import run_pool
 
 WORKER_COUNTS = (1, 2, 4)
 

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import anyio
 
-from article_mcp.articles import ArticleService
+from article_mcp.articles.reindex import reindex
+from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
-from article_mcp.db import Database, EmbeddedServer, create_pool
+from article_mcp.db.migrate import migrate_to_latest
+from article_mcp.db.pool import Database, EmbeddedServer, create_pool
 from article_mcp.logs import configure_logging
-from article_mcp.migrate import migrate_to_latest
-from article_mcp.reindex import reindex
 from bench_pipeline import load_articles
 
 

@@ -28,16 +28,16 @@ import anyio
 import bm25s
 import numpy as np
 
-from article_mcp.articles import ArticleService
+from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
-from article_mcp.db import Database
-from article_mcp.fusion import RankedArticle, Ranking, fuse
+from article_mcp.db.pool import Database
+from article_mcp.embeddings.providers.base import EmbeddingProvider
+from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.logs import configure_logging
-from article_mcp.models import ModelRecord
-from article_mcp.providers.base import EmbeddingProvider
-from article_mcp.search import SearchService
-from article_mcp.search_models import Leg, SearchMode, SearchRequest, SearchResponse
-from article_mcp.worker import embed_now
+from article_mcp.search.fusion import RankedArticle, Ranking, fuse
+from article_mcp.search.models import Leg, SearchMode, SearchRequest, SearchResponse
+from article_mcp.search.service import SearchService
+from article_mcp.worker.pool import embed_now
 from search_bench_setup import CRANFIELD, fresh_bench
 
 DEPTH = 100

@@ -33,15 +33,15 @@ from typing import Any
 import anyio
 import numpy as np
 
-from article_mcp import chunk_store
-from article_mcp.chunking import Chunk, count_tokens
 from article_mcp.config import Settings
-from article_mcp.db import Database
+from article_mcp.db.pool import Database
+from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvider
+from article_mcp.embeddings.registry import ModelRecord, record_dimensions
 from article_mcp.logs import configure_logging
-from article_mcp.models import ModelRecord, record_dimensions
-from article_mcp.providers.base import EmbeddingBatch, EmbeddingProvider
-from article_mcp.search import QUERIES, SearchService, semantic_sql
-from article_mcp.search_models import SearchMode, SearchRequest
+from article_mcp.passages import store as chunk_store
+from article_mcp.passages.chunking import Chunk, count_tokens
+from article_mcp.search.models import SearchMode, SearchRequest
+from article_mcp.search.service import QUERIES, SearchService, semantic_sql
 from search_bench_setup import CRANFIELD, fresh_bench
 
 CHUNKS_PER_ARTICLE = 4

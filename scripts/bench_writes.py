@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.fake_providers import FakeEmbeddingServer
 
-from article_mcp import worker
 from article_mcp.config import Settings
 from article_mcp.logs import configure_logging
-from article_mcp.runtime import open_runtime
-from article_mcp.server import create_server
+from article_mcp.server.app import create_server
+from article_mcp.server.runtime import open_runtime
+from article_mcp.worker import pool as worker
 
 SLOW_SECONDS = 1.0
 SYNC_SECONDS = 0.2

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from article_mcp.config import Settings, load_settings
-from article_mcp.db import Database, open_database
-from article_mcp.models import HnswOptions, ModelRecord, ensure_model
-from article_mcp.providers import create_provider
-from article_mcp.providers.base import EmbeddingProvider
+from article_mcp.db.pool import Database, open_database
+from article_mcp.embeddings.providers import create_provider
+from article_mcp.embeddings.providers.base import EmbeddingProvider
+from article_mcp.embeddings.registry import HnswOptions, ModelRecord, ensure_model
 
 CRANFIELD = Path(__file__).resolve().parents[1] / "data" / "cranfield"
 

@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 
 from article_mcp.config import Settings
-from article_mcp.db import Database, EmbeddedServer, create_pool
-from article_mcp.migrate import migrate_to_latest
+from article_mcp.db.migrate import migrate_to_latest
+from article_mcp.db.pool import Database, EmbeddedServer, create_pool
 
 TEMPLATE = "article_mcp_template"
 

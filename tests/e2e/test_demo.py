@@ -9,7 +9,7 @@ import re
 import pytest
 
 from article_mcp.cli.demo import FOLDER, QUERIES, SAMPLES
-from article_mcp.db import Database
+from article_mcp.db.pool import Database
 from tests.conftest import cli_env, run_cli
 
 pytestmark = pytest.mark.anyio

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from article_mcp.articles import ArticleService
-from article_mcp.db import Database
+from article_mcp.articles.service import ArticleService
+from article_mcp.db.pool import Database
 from tests.conftest import CliResult, cli_env, make_settings, run_cli
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from article_mcp.db import Database
+from article_mcp.db.pool import Database
 from tests.conftest import CliResult, cli_env, run_cli
 from tests.support.queue_states import add_article, add_model, add_task, add_worker
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from article_mcp.db import Database
+from article_mcp.db.pool import Database
 from tests.conftest import CliResult, cli_env, make_settings, run_cli
 from tests.support.reindex_corpus import write_corpus
 

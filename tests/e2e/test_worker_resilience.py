@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 from anyio.abc import Process
 
-from article_mcp.db import Database, EmbeddedServer, connect, create_pool
-from article_mcp.migrate import migrate_to_latest
+from article_mcp.db.migrate import migrate_to_latest
+from article_mcp.db.pool import Database, EmbeddedServer, connect, create_pool
 from tests.conftest import ARTICLE_MCP, cli_env
 from tests.support import worker_runs as runs
 from tests.support.fake_providers import FakeEmbeddingServer

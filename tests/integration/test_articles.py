@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 from pgvector import Vector
 
-from article_mcp.articles import ArticleService
+from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
-from article_mcp.db import Database
+from article_mcp.db.pool import Database
 from article_mcp.errors import ConflictError, InvalidInputError, NotFoundError
 from tests.conftest import make_settings
 

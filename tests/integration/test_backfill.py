@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from article_mcp import queue
-from article_mcp.backfill import (
+from article_mcp.db.pool import Database
+from article_mcp.embeddings.backfill import (
     articles_needing_vectors,
     backfill_runs,
     coverage,
@@ -20,7 +20,7 @@ from article_mcp.backfill import (
     plan,
     rollback,
 )
-from article_mcp.db import Database
+from article_mcp.queue import tasks as queue
 from tests.support.queue_states import add_article, add_model, add_task, embed_article
 
 pytestmark = pytest.mark.anyio

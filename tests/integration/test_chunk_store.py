@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from article_mcp.chunk_store import remove_chunks, replace_chunks, replace_many
-from article_mcp.chunking import Chunk
-from article_mcp.db import Database, connect
+from article_mcp.db.pool import Database, connect
 from article_mcp.errors import ConfigError
+from article_mcp.passages.chunking import Chunk
+from article_mcp.passages.store import remove_chunks, replace_chunks, replace_many
 from tests.support.lexical_index import assert_index_consistent
 
 pytestmark = pytest.mark.anyio

@@ -12,11 +12,11 @@ import anyio
 import numpy as np
 import pytest
 
-from article_mcp.chunking import chunk_article
+from article_mcp.embeddings.batching import embed_texts
+from article_mcp.embeddings.providers import create_provider, local
+from article_mcp.embeddings.providers.local import LocalProvider
 from article_mcp.errors import ConfigError, PermanentProviderError
-from article_mcp.pipeline import embed_texts
-from article_mcp.providers import create_provider, local
-from article_mcp.providers.local import LocalProvider
+from article_mcp.passages.chunking import chunk_article
 from tests.conftest import make_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -153,7 +153,8 @@ def test_without_the_extra_the_local_provider_says_how_to_install_it(monkeypatch
 def test_the_base_install_never_imports_the_model_libraries() -> None:
     code = (
         "import sys\n"
-        "import article_mcp.providers, article_mcp.pipeline, article_mcp.models, article_mcp.chunking\n"
+        "import article_mcp.embeddings.providers, article_mcp.embeddings.batching\n"
+        "import article_mcp.embeddings.registry, article_mcp.passages.chunking\n"
         "from article_mcp.cli import main\n"
         "heavy = {'sentence_transformers', 'torch', 'transformers'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"

@@ -6,8 +6,8 @@ import anyio
 import asyncpg
 import pytest
 
-from article_mcp.migrate import load_migrations, migrate, migrate_to_latest, rollback
-from article_mcp.verify import verify_schema
+from article_mcp.db.migrate import load_migrations, migrate, migrate_to_latest, rollback
+from article_mcp.db.verify import verify_schema
 from tests.conftest import CliResult, cli_env, run_cli
 
 pytestmark = pytest.mark.anyio

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from article_mcp.db import Database
-from article_mcp.errors import PermanentProviderError
-from article_mcp.models import (
+from article_mcp.db.pool import Database
+from article_mcp.embeddings.providers import create_provider
+from article_mcp.embeddings.providers.base import EmbeddingProvider
+from article_mcp.embeddings.registry import (
     HnswOptions,
     ModelRecord,
     check_dimensions,
@@ -19,8 +20,7 @@ from article_mcp.models import (
     learn_dimensions,
     record_dimensions,
 )
-from article_mcp.providers import create_provider
-from article_mcp.providers.base import EmbeddingProvider
+from article_mcp.errors import PermanentProviderError
 from tests.conftest import make_settings
 from tests.support.fake_providers import FakeEmbeddingServer
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from article_mcp import queue
-from article_mcp.articles import ArticleService
-from article_mcp.backfill import articles_needing_vectors, coverage, enqueue_backfill, plan
+from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
-from article_mcp.db import Connection, Database
-from article_mcp.queue_admin import queue_status, reset_stuck, retry_failed, set_paused
-from article_mcp.queue_health import queue_health
-from article_mcp.queue_reports import failed_tasks, queue_metrics
+from article_mcp.db.pool import Connection, Database
+from article_mcp.embeddings.backfill import articles_needing_vectors, coverage, enqueue_backfill, plan
+from article_mcp.queue import tasks as queue
+from article_mcp.queue.admin import queue_status, reset_stuck, retry_failed, set_paused
+from article_mcp.queue.health import queue_health
+from article_mcp.queue.reports import failed_tasks, queue_metrics
 from tests.support.fake_providers import FakeEmbeddingServer
 from tests.support.worker_runs import (
     provider_and_model,

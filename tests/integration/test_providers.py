@@ -13,6 +13,10 @@ from typing import Any
 import pytest
 
 from article_mcp.config import ProviderName
+from article_mcp.embeddings.batching import embed_texts
+from article_mcp.embeddings.providers import create_provider
+from article_mcp.embeddings.providers.http import HttpProvider
+from article_mcp.embeddings.providers.ratelimit import RateLimiter
 from article_mcp.errors import (
     ConfigError,
     PermanentProviderError,
@@ -20,10 +24,6 @@ from article_mcp.errors import (
     RateLimitedError,
     TransientProviderError,
 )
-from article_mcp.pipeline import embed_texts
-from article_mcp.providers import create_provider
-from article_mcp.providers.http import HttpProvider
-from article_mcp.providers.ratelimit import RateLimiter
 from tests.conftest import make_settings
 from tests.support.fake_providers import DEFAULT_API_KEY, FakeEmbeddingServer, Fault, fake_vector
 

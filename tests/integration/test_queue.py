@@ -10,10 +10,10 @@ import anyio
 import asyncpg
 import pytest
 
-from article_mcp import queue
-from article_mcp.db import Database, create_pool
-from article_mcp.queue import LeasedTask
-from article_mcp.queue_cleanup import cleanup
+from article_mcp.db.pool import Database, create_pool
+from article_mcp.queue import tasks as queue
+from article_mcp.queue.cleanup import cleanup
+from article_mcp.queue.tasks import LeasedTask
 from tests.support.queue_states import add_article, add_model, add_task, embed_article
 
 pytestmark = pytest.mark.anyio

@@ -7,12 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from article_mcp import queue
 from article_mcp.config import Settings
-from article_mcp.db import Database
+from article_mcp.db.pool import Database
 from article_mcp.errors import ConflictError, NotFoundError
-from article_mcp.queue import LeasedTask
-from article_mcp.queue_admin import (
+from article_mcp.queue import tasks as queue
+from article_mcp.queue.admin import (
     clear_pending,
     queue_status,
     reset_stuck,
@@ -21,14 +20,15 @@ from article_mcp.queue_admin import (
     set_paused,
     stuck_tasks,
 )
-from article_mcp.queue_health import HealthThresholds, judge, queue_health
-from article_mcp.queue_reports import (
+from article_mcp.queue.health import HealthThresholds, judge, queue_health
+from article_mcp.queue.reports import (
     failed_tasks,
     inspect_task,
     queue_metrics,
     queue_stats,
     recent_tasks,
 )
+from article_mcp.queue.tasks import LeasedTask
 from tests.conftest import make_settings
 from tests.support.queue_states import add_article, add_model, add_task, add_worker
 
@@ -299,7 +299,7 @@ async def test_stats_break_tasks_down_and_count_the_last_24_hours(db: Database) 
 
 
 def test_health_thresholds_draw_the_lines_they_document() -> None:
-    from article_mcp.queue_admin import PriorityCounts, QueueStatus, TaskCounts
+    from article_mcp.queue.admin import PriorityCounts, QueueStatus, TaskCounts
 
     def status(**changes: object) -> QueueStatus:
         base: dict[str, object] = {

@@ -26,9 +26,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from article_mcp import queue
-from article_mcp.db import connect
-from article_mcp.queue import ClaimedTask, LeasedTask
+from article_mcp.db.pool import connect
+from article_mcp.queue import tasks as queue
+from article_mcp.queue.tasks import ClaimedTask, LeasedTask
 from tests.support.queue_states import add_model
 from tests.support.queue_writes import delete_article, statuses, write_article
 

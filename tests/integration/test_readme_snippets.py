@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from article_mcp.cli.main import build_parser
-from article_mcp.db import Database
+from article_mcp.db.pool import Database
 from tests.support.queue_states import add_article, add_model, add_task, add_worker, embed_article
 
 DOC = Path(__file__).resolve().parents[2] / "README.md"

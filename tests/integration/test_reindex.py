@@ -11,12 +11,12 @@ import anyio
 import asyncpg
 import pytest
 
-from article_mcp.articles import ArticleService
-from article_mcp.chunking import chunk_article
+from article_mcp.articles.reindex import reindex
+from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
-from article_mcp.db import Database
+from article_mcp.db.pool import Database
 from article_mcp.errors import ConfigError
-from article_mcp.reindex import reindex
+from article_mcp.passages.chunking import chunk_article
 from tests.conftest import make_settings
 from tests.support.lexical_index import assert_index_consistent
 from tests.support.queue_states import add_model

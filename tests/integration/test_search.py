@@ -13,17 +13,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from article_mcp import queue
-from article_mcp.articles import ArticleService
+from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
-from article_mcp.db import Database, create_pool
+from article_mcp.db.pool import Database, create_pool
+from article_mcp.embeddings.providers import create_provider
+from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvider
+from article_mcp.embeddings.registry import ModelRecord, ensure_model, record_dimensions
 from article_mcp.errors import InvalidInputError, UnavailableError
-from article_mcp.models import ModelRecord, ensure_model, record_dimensions
-from article_mcp.providers import create_provider
-from article_mcp.providers.base import EmbeddingBatch, EmbeddingProvider
-from article_mcp.search import SearchService
-from article_mcp.search_models import SearchRequest, SearchResponse
-from article_mcp.worker import embed_now
+from article_mcp.queue import tasks as queue
+from article_mcp.search.models import SearchRequest, SearchResponse
+from article_mcp.search.service import SearchService
+from article_mcp.worker.pool import embed_now
 from tests.conftest import TEMPLATE, create_database, drop_database, make_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]

@@ -8,11 +8,11 @@ import asyncpg
 import numpy as np
 import pytest
 
-from article_mcp import chunk_store
-from article_mcp.chunking import Chunk
-from article_mcp.db import Database
-from article_mcp.models import ModelRecord, record_dimensions
-from article_mcp.search import QUERIES, semantic_sql
+from article_mcp.db.pool import Database
+from article_mcp.embeddings.registry import ModelRecord, record_dimensions
+from article_mcp.passages import store as chunk_store
+from article_mcp.passages.chunking import Chunk
+from article_mcp.search.service import QUERIES, semantic_sql
 
 pytestmark = pytest.mark.anyio
 

@@ -12,11 +12,11 @@ from mcp import Client, MCPError
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import LoggingMessageNotificationParams
 
-from article_mcp.articles import ArticleService
+from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
-from article_mcp.db import Database, create_pool
-from article_mcp.search import SearchService
-from article_mcp.server import ArticleServer, Services, create_server
+from article_mcp.db.pool import Database, create_pool
+from article_mcp.search.service import SearchService
+from article_mcp.server.app import ArticleServer, Services, create_server
 from tests.support.mcp_calls import READ_ONLY_TOOLS, TOOLS, call, fail
 
 pytestmark = pytest.mark.anyio

@@ -7,8 +7,9 @@ import hashlib
 
 import asyncpg
 
-from article_mcp import chunk_store, queue
-from article_mcp.chunking import chunk_article
+from article_mcp.passages import store as chunk_store
+from article_mcp.passages.chunking import chunk_article
+from article_mcp.queue import tasks as queue
 
 CHUNK_SIZE = 64
 CHUNK_OVERLAP = 8

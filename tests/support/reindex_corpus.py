@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from article_mcp.articles import ArticleService
+from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
-from article_mcp.db import Database
+from article_mcp.db.pool import Database
 from tests.support.queue_states import add_model
 
 SENTENCE = "The wing number {n} meets a shock wave at speed {i}."

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from article_mcp.article_rules import (
+from article_mcp.articles.rules import (
     MAX_TAGS,
     TITLE_MAX_LENGTH,
     check_content,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from article_mcp.chunking import Chunk, chunk_article, chunk_spans, count_tokens, embed_text
 from article_mcp.errors import InvalidInputError
+from article_mcp.passages.chunking import Chunk, chunk_article, chunk_spans, count_tokens, embed_text
 
 WORDS = st.sampled_from(
     [

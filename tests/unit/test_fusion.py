@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from article_mcp.fusion import ChunkHit, Ranking, diversify, fuse, rank_articles
+from article_mcp.search.fusion import ChunkHit, Ranking, diversify, fuse, rank_articles
 
 WEIGHTS = {"semantic": 1.0, "fulltext": 1.0}
 

@@ -10,7 +10,13 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from article_mcp.errors import ConfigError
-from article_mcp.http import HEALTH_PATH, BearerAuth, check_bind_address, is_loopback, transport_security
+from article_mcp.server.http import (
+    HEALTH_PATH,
+    BearerAuth,
+    check_bind_address,
+    is_loopback,
+    transport_security,
+)
 from tests.conftest import make_settings
 
 TOKEN = "s3cret-token-with-length"

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from article_mcp.errors import PermanentProviderError
-from article_mcp.providers.responses import (
+from article_mcp.embeddings.providers.responses import (
     MAX_RETRY_AFTER,
     checked_vectors,
     error_code,
     error_detail,
     retry_after_seconds,
 )
+from article_mcp.errors import PermanentProviderError
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

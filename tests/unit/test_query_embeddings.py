@@ -8,9 +8,9 @@ import anyio
 import numpy as np
 import pytest
 
+from article_mcp.embeddings.providers.base import EmbeddingBatch
 from article_mcp.errors import TransientProviderError
-from article_mcp.providers.base import EmbeddingBatch
-from article_mcp.query_embeddings import QueryEmbedder
+from article_mcp.search.query_vectors import QueryEmbedder
 
 pytestmark = pytest.mark.anyio
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from article_mcp.providers.ratelimit import RateLimiter
+from article_mcp.embeddings.providers.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.anyio
 

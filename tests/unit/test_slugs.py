@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from article_mcp.errors import InvalidInputError
-from article_mcp.slugs import (
+from article_mcp.articles.slugs import (
     FALLBACK_SLUG,
     MAX_SLUG_LENGTH,
     check_slug,
@@ -16,6 +15,7 @@ from article_mcp.slugs import (
     unique_slug,
     with_suffix,
 )
+from article_mcp.errors import InvalidInputError
 
 letters = st.characters(categories=["Lu", "Ll", "Lo", "Nd"])
 

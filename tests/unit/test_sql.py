@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from article_mcp.sql import Queries, parse_queries
+from article_mcp.db.sql import Queries, parse_queries
 
 
 def test_blocks_are_split_by_name_with_descriptions() -> None:
@@ -28,7 +28,7 @@ def test_a_block_without_sql_is_refused() -> None:
 
 
 def test_package_files_load() -> None:
-    queries = Queries("article_mcp", "migrate.sql")
+    queries = Queries("article_mcp.db", "migrate.sql")
     assert "lock" in queries
     assert "advisory" in queries["lock"]
     assert queries.describe("lock").startswith("Serialise")

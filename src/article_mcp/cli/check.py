@@ -21,12 +21,12 @@ from rich.table import Table
 from article_mcp.cli.check_config import register as register_config
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
 from article_mcp.config import redact_url
+from article_mcp.embeddings.providers import create_provider
+from article_mcp.embeddings.providers.base import EmbeddingProvider
+from article_mcp.embeddings.providers.http import HttpProvider
+from article_mcp.embeddings.providers.local import LocalProvider, model_location
+from article_mcp.embeddings.registry import PROBE_TEXT
 from article_mcp.errors import ProviderError, RateLimitedError
-from article_mcp.models import PROBE_TEXT
-from article_mcp.providers import create_provider
-from article_mcp.providers.base import EmbeddingProvider
-from article_mcp.providers.http import HttpProvider
-from article_mcp.providers.local import LocalProvider, model_location
 
 
 def register(commands: Any) -> None:

@@ -9,8 +9,6 @@ from typing import Any
 import asyncpg
 from rich.table import Table
 
-from article_mcp import backfill, queue
-from article_mcp.backfill import BackfillPlan, EmbeddingsStatus
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
 from article_mcp.cli.operator import (
     add_bulk_flags,
@@ -22,9 +20,12 @@ from article_mcp.cli.operator import (
     read_command,
 )
 from article_mcp.config import Settings
+from article_mcp.embeddings import backfill
+from article_mcp.embeddings.backfill import BackfillPlan, EmbeddingsStatus
+from article_mcp.embeddings.providers import create_provider
+from article_mcp.embeddings.registry import ModelRecord, ensure_model
 from article_mcp.errors import ConfigError
-from article_mcp.models import ModelRecord, ensure_model
-from article_mcp.providers import create_provider
+from article_mcp.queue import tasks
 
 
 def register(commands: Any) -> None:
@@ -99,7 +100,7 @@ async def _enqueue(
             article_ids,
             priority=args.priority,
             batch_size=args.batch_size,
-            max_attempts=queue.max_attempts(ctx.settings.embedding_max_retries),
+            max_attempts=tasks.max_attempts(ctx.settings.embedding_max_retries),
             run_id=backfill.new_run_id(),
             progress=lambda done: progress.advance(bar, done),
         )

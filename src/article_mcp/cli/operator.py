@@ -19,7 +19,7 @@ from rich.text import Text
 
 from article_mcp.cli.common import EXIT_OK, CommandContext
 from article_mcp.config import Settings
-from article_mcp.db import CONNECTION_ERRORS, connect, database_address, unavailable
+from article_mcp.db.pool import CONNECTION_ERRORS, connect, database_address, unavailable
 from article_mcp.errors import ConfigError, InvalidInputError
 
 Handler = Callable[[argparse.Namespace, CommandContext], Awaitable[int]]

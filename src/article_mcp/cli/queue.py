@@ -14,7 +14,6 @@ from typing import Any
 
 import asyncpg
 
-from article_mcp import queue, queue_admin, queue_reports
 from article_mcp.cli import queue_views as views
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
 from article_mcp.cli.operator import (
@@ -30,8 +29,11 @@ from article_mcp.cli.operator import (
 )
 from article_mcp.config import Settings
 from article_mcp.errors import InvalidInputError
-from article_mcp.queue_cleanup import cleanup
-from article_mcp.queue_health import HealthReport, queue_health
+from article_mcp.queue import admin as queue_admin
+from article_mcp.queue import reports as queue_reports
+from article_mcp.queue import tasks as queue
+from article_mcp.queue.cleanup import cleanup
+from article_mcp.queue.health import HealthReport, queue_health
 
 EXIT_UNHEALTHY = 2
 

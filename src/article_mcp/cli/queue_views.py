@@ -12,9 +12,9 @@ from rich.text import Text
 
 from article_mcp.cli.common import CommandContext
 from article_mcp.cli.operator import ago, duration, facts
-from article_mcp.queue_admin import FailedTask, QueueStatus, StuckTask, TaskCounts
-from article_mcp.queue_health import HealthReport
-from article_mcp.queue_reports import FailureReport, QueueMetrics, QueueStats, TaskDetail, TaskSummary
+from article_mcp.queue.admin import FailedTask, QueueStatus, StuckTask, TaskCounts
+from article_mcp.queue.health import HealthReport
+from article_mcp.queue.reports import FailureReport, QueueMetrics, QueueStats, TaskDetail, TaskSummary
 
 _STATE_LABEL = {
     "running": "[green]Running[/]",

@@ -18,13 +18,13 @@ import anyio
 import structlog
 import uvicorn
 
-from article_mcp import worker
 from article_mcp.cli.common import EXIT_OK, CommandContext
 from article_mcp.config import Settings
 from article_mcp.errors import ConfigError
-from article_mcp.http import MCP_PATH, SSE_PATH, check_bind_address, create_http_app
-from article_mcp.runtime import Runtime, open_runtime
-from article_mcp.server import ArticleServer, create_server
+from article_mcp.server.app import ArticleServer, create_server
+from article_mcp.server.http import MCP_PATH, SSE_PATH, check_bind_address, create_http_app
+from article_mcp.server.runtime import Runtime, open_runtime
+from article_mcp.worker.pool import run_pool
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +73,7 @@ async def _start_worker(tg: Any, runtime: Runtime) -> None:
     if settings.embedding_concurrent_workers == 0:
         log.info("worker_disabled", reason="EMBEDDING_CONCURRENT_WORKERS=0; run `article-mcp worker`")
         return
-    await tg.start(worker.run_pool, settings, runtime.db, runtime.embedding.provider, runtime.embedding.model)
+    await tg.start(run_pool, settings, runtime.db, runtime.embedding.provider, runtime.embedding.model)
 
 
 async def _on_signal(action: Callable[[], object]) -> None:

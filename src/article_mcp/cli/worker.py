@@ -16,10 +16,10 @@ import anyio
 import structlog
 
 from article_mcp.cli.common import EXIT_OK, EXIT_USAGE, CommandContext
-from article_mcp.db import open_database
-from article_mcp.models import HnswOptions, ensure_model
-from article_mcp.providers import create_provider
-from article_mcp.worker import SHUTDOWN_GRACE_SECONDS, run_pool
+from article_mcp.db.pool import open_database
+from article_mcp.embeddings.providers import create_provider
+from article_mcp.embeddings.registry import HnswOptions, ensure_model
+from article_mcp.worker.pool import SHUTDOWN_GRACE_SECONDS, run_pool
 
 log = structlog.get_logger(__name__)
 

@@ -1,0 +1,97 @@
+"""Query vectors for search: one provider call for the phrasings not seen lately.
+
+A small cache (least recently used, entries expire after a while) answers repeated queries
+without the provider: agents often search the same words again within a conversation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import anyio
+import numpy as np
+
+from article_mcp.embeddings.providers.base import EmbeddingProvider
+from article_mcp.errors import TransientProviderError
+from article_mcp.search.fusion import Vector
+
+WARM_UP_TEXT = "warm up"
+
+
+class QueryEmbedder:
+    """Embeds search queries through one provider, remembering recent ones."""
+
+    def __init__(
+        self,
+        provider: EmbeddingProvider,
+        *,
+        ttl_s: float,
+        size: int,
+        timeout_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._provider = provider
+        self._ttl = ttl_s
+        self._size = size
+        self._timeout = timeout_s
+        self._clock = clock
+        self._cache: OrderedDict[str, tuple[float, Vector]] = OrderedDict()
+
+    async def embed(self, queries: Sequence[str]) -> list[Vector]:
+        """Unit vectors of the queries, in order; raises ProviderError when the provider fails."""
+        found: dict[str, Vector] = {}
+        for query in dict.fromkeys(queries):
+            vector = self._cached(query)
+            if vector is not None:
+                found[query] = vector
+        missing = [q for q in dict.fromkeys(queries) if q not in found]
+        if missing:
+            found.update(await self._fetch(missing))
+        return [found[q] for q in queries]
+
+    async def warm_up(self) -> None:
+        """Make the provider ready (a local model loads on first use), without a time limit."""
+        await self._provider.embed([WARM_UP_TEXT])
+
+    def _cached(self, query: str) -> Vector | None:
+        entry = self._cache.get(query)
+        if entry is None:
+            return None
+        expires, vector = entry
+        if expires <= self._clock():
+            del self._cache[query]
+            return None
+        self._cache.move_to_end(query)
+        return vector
+
+    async def _fetch(self, queries: list[str]) -> dict[str, Vector]:
+        fetched: dict[str, Vector] = {}
+        step = max(1, self._provider.max_batch_size)
+        with anyio.move_on_after(self._timeout) as scope:
+            for start in range(0, len(queries), step):
+                batch = queries[start : start + step]
+                result = await self._provider.embed(batch)
+                fetched.update(zip(batch, map(_unit, result.vectors), strict=True))
+        if scope.cancelled_caught:
+            raise TransientProviderError(
+                f"the embedding provider did not answer within {self._timeout:g} s (SEARCH_EMBED_TIMEOUT)"
+            )
+        for query, vector in fetched.items():
+            self._remember(query, vector)
+        return fetched
+
+    def _remember(self, query: str, vector: Vector) -> None:
+        if self._size == 0:
+            return
+        self._cache[query] = (self._clock() + self._ttl, vector)
+        self._cache.move_to_end(query)
+        while len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+
+
+def _unit(values: Sequence[float]) -> Vector:
+    vector = np.asarray(values, dtype=np.float32)
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector

@@ -1,0 +1,179 @@
+"""The MCP server: article tools, articles as `article://{slug}` resources, client logging.
+
+`create_server` builds one server over the services it is given; nothing lives at module
+level, so tests build as many as they like. Bad input never kills the server: every failure
+becomes an `isError` result (tools) or a JSON-RPC error (resources) with a message for a
+person, naming the field and the rule; crashes are logged here with their traceback and reach
+the client only as "Error executing tool <name>".
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from mcp.server.context import ServerRequestContext
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    InputRequiredResult,
+    ListResourcesResult,
+    PaginatedRequestParams,
+    Resource,
+    SetLevelRequestParams,
+    ToolAnnotations,
+)
+from pydantic import ValidationError
+
+from article_mcp import __version__
+from article_mcp.articles.service import ArticleService
+from article_mcp.config import Settings
+from article_mcp.db.pool import Database
+from article_mcp.errors import (
+    ArticleMcpError,
+    NotFoundError,
+)
+from article_mcp.search.service import SearchService
+from article_mcp.server.client_log import ClientLog
+from article_mcp.server.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools, SearchTools
+
+INSTRUCTIONS = """\
+Markdown articles in folders, searchable by words and by meaning.
+- Articles are addressed by `slug` (returned by create_article and every listing or search).
+- search_articles finds words in titles and text the moment an article is written;
+  semantic_search finds passages by meaning once the article is embedded (embedding_status
+  'ready'); its default hybrid mode also finds just-written articles by their words.
+- Writes return at once; embedding runs in the background (queue_status shows the queue).
+- Articles are also resources: article://{slug}.
+"""
+
+RESOURCE_PAGE = 100
+
+
+def describe_failure(exc: BaseException) -> str | None:
+    """The message a client sees for an anticipated failure; None for a crash."""
+    if isinstance(exc, ValidationError):
+        rules = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "arguments"
+            rules.append(f"{where}: {error['msg'][:1].lower()}{error['msg'][1:]}")
+        return "invalid input: " + "; ".join(rules)
+    if isinstance(exc, ArticleMcpError):
+        return f"{exc.label}: {exc.message}"
+    return None
+
+
+class ArticleServer(MCPServer[Any]):
+    """MCPServer whose tool failures read as the domain's messages."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Call a tool; argument and domain errors become one readable line each."""
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            message = describe_failure(exc.__cause__) if exc.__cause__ else None
+            if message is None:
+                raise
+            raise ToolError(message) from exc.__cause__
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the tools call: one service each, built once per process."""
+
+    settings: Settings
+    db: Database
+    articles: ArticleService
+    search: SearchService
+
+
+def create_server(services: Services) -> ArticleServer:
+    """The MCP server over these services, with its tools, resources and logging."""
+    server = ArticleServer(
+        name="article-mcp",
+        title="Article store",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+    )
+    client_log = ClientLog()
+    server._lowlevel_server.add_request_handler(
+        "logging/setLevel", SetLevelRequestParams, client_log.set_level
+    )
+    _add_tools(server, services, client_log)
+    _add_resources(server, services.articles)
+    return server
+
+
+def _add_tools(server: ArticleServer, services: Services, client_log: ClientLog) -> None:
+    articles = ArticleTools(services.articles, client_log)
+    search = SearchTools(services.search)
+    queue = QueueTools(services.settings, services.db)
+    limit = f"\n\nContent may hold up to {services.settings.article_max_bytes} bytes of UTF-8."
+    table: list[tuple[Callable[..., Any], str, ToolAnnotations, str]] = [
+        (articles.create_article, "Create article", CREATE, limit),
+        (articles.update_article, "Update article", OVERWRITE, limit),
+        (articles.delete_article, "Delete article", OVERWRITE, ""),
+        (articles.get_article, "Read article", READ, ""),
+        (articles.list_articles, "List articles", READ, ""),
+        (articles.list_folders, "List folders", READ, ""),
+        (articles.search_articles, "Search articles by words", READ, ""),
+        (search.semantic_search, "Search articles by meaning", READ, ""),
+        (queue.queue_status, "Embedding queue status", READ, ""),
+    ]
+    for fn, title, hints, extra in table:
+        description = inspect.cleandoc(fn.__doc__ or "") + extra
+        server.add_tool(fn, title=title, annotations=hints, description=description)
+
+
+def _add_resources(server: ArticleServer, articles: ArticleService) -> None:
+    async def read_article(slug: str) -> str:
+        try:
+            article = await articles.get(slug)
+        except NotFoundError as exc:
+            raise ResourceNotFoundError(exc.message) from exc
+        return article.content
+
+    server.resource(
+        "article://{slug}",
+        name="article",
+        title="Article",
+        description="The markdown content of the article with this slug.",
+        mime_type="text/markdown",
+    )(read_article)
+
+    async def list_resources(
+        ctx: ServerRequestContext[Any], params: PaginatedRequestParams
+    ) -> ListResourcesResult:
+        offset = _cursor_offset(params.cursor)
+        page = await articles.list(limit=RESOURCE_PAGE, offset=offset)
+        resources = [
+            Resource(
+                uri=f"article://{quote(item.slug, safe='')}",
+                name=item.slug,
+                title=item.title,
+                description=f"folder '{item.folder}', version {item.version}" if item.folder else None,
+                mime_type="text/markdown",
+                size=item.size_bytes,
+            )
+            for item in page.articles
+        ]
+        cursor = None if page.next_offset is None else str(page.next_offset)
+        return ListResourcesResult(resources=resources, next_cursor=cursor)
+
+    server._lowlevel_server.add_request_handler("resources/list", PaginatedRequestParams, list_resources)
+
+
+def _cursor_offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit():
+        raise MCPError(code=INVALID_PARAMS, message="cursor: not a cursor this server gave out")
+    return int(cursor)

@@ -1,0 +1,140 @@
+"""The HTTP front: streamable HTTP at /mcp, legacy SSE at /sse, and /health, in one ASGI app.
+
+Security, in layers:
+- With AUTH_TOKEN set, every path but /health needs `Authorization: Bearer <token>`
+  (compared in constant time); anything else gets 401.
+- DNS-rebinding protection stays on: the Host (and any Origin) header must name this server
+  (loopback names, the bind address, HTTP_ALLOWED_HOSTS), so a web page cannot reach a
+  server on localhost through a domain it controls.
+- The server binds 127.0.0.1 by default and refuses any non-loopback address without a token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mcp.server.sse import SseServerTransport
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from article_mcp import __version__
+from article_mcp.config import Settings
+from article_mcp.errors import ConfigError
+from article_mcp.server.app import ArticleServer
+
+MCP_PATH = "/mcp"
+SSE_PATH = "/sse"
+SSE_MESSAGES_PATH = "/messages/"
+HEALTH_PATH = "/health"
+
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+HealthCheck = Callable[[], Awaitable[bool]]
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind_address(host: str, settings: Settings) -> None:
+    """Refuse to serve beyond this machine without a token."""
+    if not is_loopback(host) and settings.auth_token is None:
+        raise ConfigError(
+            f"HTTP_HOST: binding {host!r} exposes the server beyond this machine; set AUTH_TOKEN "
+            "(16+ characters) or bind 127.0.0.1"
+        )
+
+
+def transport_security(host: str, extra_hosts: str = "") -> TransportSecuritySettings:
+    """DNS-rebinding protection accepting loopback names, the bind address and extra hosts."""
+    names = [*_LOOPBACK_NAMES]
+    if not is_loopback(host) and host not in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
+        names.append(f"[{host}]" if ":" in host else host)
+    names.extend(name.strip() for name in extra_hosts.split(",") if name.strip())
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[form for name in names for form in (name, f"{name}:*")],
+        allowed_origins=[form for name in names for form in (f"http://{name}", f"http://{name}:*")]
+        + [form for name in names for form in (f"https://{name}", f"https://{name}:*")],
+    )
+
+
+class BearerAuth:
+    """ASGI middleware: a valid `Authorization: Bearer <token>` or 401 (all paths but /health)."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self._app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == HEALTH_PATH or self._authorized(scope):
+            await self._app(scope, receive, send)
+            return
+        response = JSONResponse(
+            {"error": "unauthorized", "message": "send the header 'Authorization: Bearer <AUTH_TOKEN>'"},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="article-mcp"'},
+        )
+        await response(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        given = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+        return hmac.compare_digest(given, self._expected)
+
+
+def max_body_size(settings: Settings) -> int:
+    """Room for the largest article in a request, even with every character JSON-escaped."""
+    return max(DEFAULT_MAX_REQUEST_BODY_SIZE, 6 * settings.article_max_bytes + 64 * 1024)
+
+
+def create_http_app(server: ArticleServer, settings: Settings, host: str, health: HealthCheck) -> Starlette:
+    """The ASGI app of `article-mcp serve --transport http` (its lifespan runs the MCP sessions)."""
+    security = transport_security(host, settings.http_allowed_hosts)
+    body_limit = max_body_size(settings)
+    streamable = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        transport_security=security,
+        host=host,
+        max_request_body_size=body_limit,
+    )
+    sse = SseServerTransport(SSE_MESSAGES_PATH, security_settings=security, max_request_body_size=body_limit)
+    lowlevel = server._lowlevel_server
+
+    async def handle_sse(request: Request) -> Response:
+        async with sse.connect_sse(request.scope, request.receive, request._send) as (read, write):
+            await lowlevel.run(read, write, lowlevel.create_initialization_options())
+        return Response()
+
+    async def handle_health(request: Request) -> Response:
+        healthy = await health()
+        body = {"status": "ok" if healthy else "unavailable", "version": __version__}
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    routes: list[BaseRoute] = [
+        Route(HEALTH_PATH, handle_health, methods=["GET"]),
+        Route(SSE_PATH, handle_sse, methods=["GET"]),
+        Mount(SSE_MESSAGES_PATH, app=sse.handle_post_message),
+        *streamable.routes,
+    ]
+    middleware: list[Middleware] = []
+    if settings.auth_token is not None:
+        middleware.append(Middleware(BearerAuth, token=settings.auth_token.get_secret_value()))
+
+    def lifespan(app: Any) -> Any:
+        return server.session_manager.run()
+
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

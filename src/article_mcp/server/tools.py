@@ -1,0 +1,279 @@
+"""The MCP tools: typed arguments with limits and descriptions, each calling one service.
+
+The argument types below become the tools' input schemas; the return types (pydantic models)
+their output schemas. The services check every rule again (they serve the CLI too), so the
+schema is the agent's guide and the service the guard.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from article_mcp.articles.models import (
+    Article,
+    ArticleDeletion,
+    ArticleMatches,
+    ArticlePage,
+    ArticleWrite,
+    FolderList,
+)
+from article_mcp.articles.rules import (
+    FOLDER_MAX_LENGTH,
+    MAX_TAGS,
+    QUERY_MAX_LENGTH,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
+from article_mcp.articles.service import MAX_PAGE, ArticleService, pooled_connection
+from article_mcp.articles.slugs import MAX_SLUG_LENGTH
+from article_mcp.config import Settings
+from article_mcp.db.pool import Database
+from article_mcp.queue.admin import QueueStatus, queue_status
+from article_mcp.search.models import (
+    MAX_EXTRA_QUERIES,
+    MAX_PASSAGES,
+    MAX_RESULTS,
+    SearchMode,
+    SearchRequest,
+    SearchResponse,
+)
+from article_mcp.search.service import SearchService
+from article_mcp.server.client_log import ClientLog
+
+Slug = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_SLUG_LENGTH,
+        description="The article's slug, as create_article, list_articles or a search returned it.",
+    ),
+]
+Title = Annotated[
+    str, Field(min_length=1, max_length=TITLE_MAX_LENGTH, description="The title: one line of text.")
+]
+Content = Annotated[str, Field(description="The article's markdown text (UTF-8, size limited).")]
+Folder = Annotated[
+    str,
+    Field(
+        max_length=FOLDER_MAX_LENGTH,
+        description="Folder path like 'guides/python': parts of letters, digits, spaces, - _ . "
+        "joined by '/', no leading or trailing '/', no '..'. '' is the root.",
+    ),
+]
+FolderFilter = Annotated[
+    str,
+    Field(
+        max_length=FOLDER_MAX_LENGTH,
+        description="Only articles in this folder and its subfolders; '' (the default) for all.",
+    ),
+]
+Tags = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH)]],
+    Field(max_length=MAX_TAGS, description=f"Up to {MAX_TAGS} tags; duplicates are dropped."),
+]
+NoRag = Annotated[
+    bool,
+    Field(
+        description="True: keep the article out of embeddings and semantic search (still found by "
+        "search_articles)."
+    ),
+]
+Limit = Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"How many results, 1 to {MAX_PAGE}.")]
+Offset = Annotated[int, Field(ge=0, description="How many articles to skip (paging: next_offset).")]
+Query = Annotated[str, Field(min_length=1, max_length=QUERY_MAX_LENGTH)]
+SearchQuery = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=QUERY_MAX_LENGTH,
+        description='Words to find in titles (substring) and text (web-search syntax: "exact phrase", '
+        "or, -excluded).",
+    ),
+]
+
+
+def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool = True) -> ToolAnnotations:
+    return ToolAnnotations(
+        read_only_hint=read_only,
+        destructive_hint=destructive,
+        idempotent_hint=idempotent,
+        open_world_hint=False,
+    )
+
+
+READ = _hints(read_only=True)
+CREATE = _hints(read_only=False, idempotent=False)
+OVERWRITE = _hints(read_only=False, destructive=True)
+
+
+class ArticleTools:
+    """The article tools, bound to one ArticleService."""
+
+    def __init__(self, articles: ArticleService, client_log: ClientLog) -> None:
+        self._articles = articles
+        self._log = client_log
+
+    async def create_article(
+        self,
+        title: Title,
+        content: Content,
+        folder: Folder = "",
+        tags: Tags | None = None,
+        no_rag: NoRag = False,
+        *,
+        ctx: Context[Any, Any],
+    ) -> ArticleWrite:
+        """Create a markdown article. Its slug is made from the title (kept if the title changes later).
+
+        Returns at once: the article is saved and full-text searchable immediately, and its
+        embedding is queued (embedding_status 'pending' with embedding_task_id) unless no_rag.
+        """
+        written = await self._articles.create(title, content, folder=folder, tags=tags or [], no_rag=no_rag)
+        await self._log.send(ctx, "info", f"created {written.slug!r}; {_embedding_note(written)}")
+        return written
+
+    async def update_article(
+        self,
+        slug: Slug,
+        title: Title | None = None,
+        content: Content | None = None,
+        folder: Folder | None = None,
+        tags: Tags | None = None,
+        no_rag: NoRag | None = None,
+        new_slug: Annotated[
+            str | None,
+            Field(
+                max_length=MAX_SLUG_LENGTH, description="Rename: the article's new slug (lowercase, hyphens)."
+            ),
+        ] = None,
+        *,
+        ctx: Context[Any, Any],
+    ) -> ArticleWrite:
+        """Change an article: only the fields given change. The slug stays unless new_slug is given.
+
+        A new title or content bumps the version and queues a new embedding; `changed` lists
+        what actually changed.
+        """
+        written = await self._articles.update(
+            slug, title=title, content=content, folder=folder, tags=tags, no_rag=no_rag, new_slug=new_slug
+        )
+        changed = ", ".join(written.changed) or "nothing"
+        await self._log.send(ctx, "info", f"updated {written.slug!r} ({changed}); {_embedding_note(written)}")
+        return written
+
+    async def delete_article(self, slug: Slug, *, ctx: Context[Any, Any]) -> ArticleDeletion:
+        """Delete an article for good, with its passages and its embedding tasks still to run."""
+        deleted = await self._articles.delete(slug)
+        await self._log.send(
+            ctx, "info", f"deleted {deleted.slug!r}; cancelled {deleted.cancelled_tasks} embedding task(s)"
+        )
+        return deleted
+
+    async def get_article(self, slug: Slug) -> Article:
+        """Read a whole article: content, folder, tags, version and embedding status."""
+        return await self._articles.get(slug)
+
+    async def list_articles(
+        self, folder: FolderFilter = "", limit: Limit = 20, offset: Offset = 0
+    ) -> ArticlePage:
+        """List articles, most recently changed first, without their content.
+
+        A folder includes its subfolders; page with offset = next_offset.
+        """
+        return await self._articles.list(folder, limit=limit, offset=offset)
+
+    async def list_folders(self) -> FolderList:
+        """List every folder with how many articles it holds directly and with its subfolders."""
+        return await self._articles.folders()
+
+    async def search_articles(
+        self, query: SearchQuery, folder: FolderFilter = "", limit: Limit = 10
+    ) -> ArticleMatches:
+        """Find articles by words: in the title (substring) or the text (full text, ranked).
+
+        Finds an article the moment it is written. For questions and meaning rather than
+        exact words, use semantic_search.
+        """
+        return await self._articles.search(query, folder=folder, limit=limit)
+
+
+def _embedding_note(written: ArticleWrite) -> str:
+    if written.embedding_task_id is None:
+        return f"embedding {written.embedding_status}"
+    return f"embedding {written.embedding_status} (task {written.embedding_task_id})"
+
+
+class SearchTools:
+    """The search tool, bound to one SearchService."""
+
+    def __init__(self, search: SearchService) -> None:
+        self._search = search
+
+    async def semantic_search(
+        self,
+        query: Annotated[
+            str, Field(min_length=1, max_length=QUERY_MAX_LENGTH, description="What to look for.")
+        ],
+        k: Annotated[int, Field(ge=1, le=MAX_RESULTS, description="How many articles to return.")] = 10,
+        mode: Annotated[
+            SearchMode,
+            Field(
+                description="hybrid (meaning and words, fused; default), semantic (meaning only), "
+                "fulltext (words only, BM25)."
+            ),
+        ] = "hybrid",
+        folder: FolderFilter = "",
+        tags: Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH)]],
+            Field(max_length=MAX_TAGS, description="Only articles carrying every one of these tags."),
+        ] = [],  # noqa: B006 - never mutated; an empty list reads better in the schema than null
+        min_score: Annotated[
+            float | None, Field(ge=0, description="Drop results scoring below this (see `score`).")
+        ] = None,
+        multi_query: Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=QUERY_MAX_LENGTH)]],
+            Field(max_length=MAX_EXTRA_QUERIES, description="Other phrasings of the same need; merged."),
+        ] = [],  # noqa: B006 - as above
+        diversity: Annotated[
+            float, Field(ge=0, le=1, description="0: pure relevance; up to 1: prefer varied articles (MMR).")
+        ] = 0.0,
+        passages: Annotated[
+            int, Field(ge=1, le=MAX_PASSAGES, description="Best passages to show per article.")
+        ] = 2,
+    ) -> SearchResponse:
+        """Find articles by meaning: passages closest to the query, grouped by article, best first.
+
+        hybrid (default) also finds exact words and articles written moments ago (not embedded
+        yet: embedding_status 'pending'); if semantic search is off or the embedding provider
+        is down it answers from full text and says so in `notice`. no_rag articles never appear.
+        """
+        request = SearchRequest(
+            query=query,
+            k=k,
+            mode=mode,
+            folder=folder or None,
+            tags=tags,
+            min_score=min_score,
+            multi_query=multi_query,
+            diversity=diversity,
+            passages=passages,
+        )
+        return await self._search.search(request)
+
+
+class QueueTools:
+    """The queue report tool."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self._settings = settings
+        self._db = db
+
+    async def queue_status(self) -> QueueStatus:
+        """Embedding queue at a glance: tasks by status and priority, oldest pending age, workers
+        with their last heartbeat, throughput over the last hour, and recent failures."""
+        async with pooled_connection(self._db) as conn:
+            return await queue_status(conn, self._settings)

@@ -1,0 +1,313 @@
+"""One claimed batch, from tasks to stored vectors: the step every worker (and `embed_now`) runs.
+
+1. Plan: the chunks the claimed articles still need, each text once (a text shared by several
+   chunks or articles is sent once). Each embed text is rebuilt from the stored chunk and
+   checked against its hash, so a vector is always stored under the hash of what was sent.
+2. Embed: all texts together, in as few provider calls as its batch size allows, outside any
+   transaction. The first result teaches the model its dimension; a mismatch is permanent.
+3. Write: one statement stores the vectors still needed and completes the tasks still held. A
+   lost connection is retried (the statement is idempotent) while the leases last.
+   A provider error settles the batch by its class instead (retry, rate-limited, failed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import anyio
+import structlog
+
+from article_mcp.config import Settings
+from article_mcp.db.pool import CONNECTION_ERRORS, Connection, Database
+from article_mcp.embeddings.batching import embed_texts
+from article_mcp.embeddings.providers.base import EmbeddingProvider
+from article_mcp.embeddings.registry import ModelRecord, check_dimensions, record_dimensions
+from article_mcp.errors import (
+    PermanentProviderError,
+    ProviderError,
+    RateLimitedError,
+    TransientProviderError,
+)
+from article_mcp.passages.chunking import embed_text
+from article_mcp.queue.tasks import (
+    ClaimedTask,
+    LeasedTask,
+    SettleReason,
+    finish_and_claim,
+    retry_delay_ms,
+    settle,
+)
+from article_mcp.worker.heartbeat import BatchMetrics, WorkerBook, WorkerSlot
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+# How long to wait between tries of a write whose connection was lost.
+WRITE_RETRY_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class Plan:
+    """What a batch sends to the provider, and what each task is charged."""
+
+    texts: list[str] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)
+    tokens_by_task: dict[int, int] = field(default_factory=dict)
+    chunks: int = 0
+    # Tasks with a chunk whose rebuilt text does not match its hash (cut with other settings).
+    mismatched: list[ClaimedTask] = field(default_factory=list)
+
+
+def plan_batch(tasks: Sequence[ClaimedTask], *, max_tokens: int) -> Plan:
+    """The distinct texts the tasks need embedded, with tokens charged to the first task needing each."""
+    plan = Plan()
+    seen: set[str] = set()
+    for task in tasks:
+        plan.tokens_by_task[task.id] = 0
+        if not task.chunks:
+            continue
+        texts = [
+            embed_text(task.title or "", c.heading_path, c.text, max_tokens=max_tokens) for c in task.chunks
+        ]
+        if any(_sha256(t) != c.text_hash for t, c in zip(texts, task.chunks, strict=True)):
+            plan.mismatched.append(task)
+            del plan.tokens_by_task[task.id]
+            continue
+        plan.chunks += len(task.chunks)
+        for text, chunk in zip(texts, task.chunks, strict=True):
+            if chunk.text_hash not in seen:
+                seen.add(chunk.text_hash)
+                plan.texts.append(text)
+                plan.hashes.append(chunk.text_hash)
+                plan.tokens_by_task[task.id] += chunk.token_count
+    return plan
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class BatchRunner:
+    """Runs claimed batches for the workers of one process; learns the model's dimension once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        provider: EmbeddingProvider,
+        model: ModelRecord,
+        book: WorkerBook,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.provider = provider
+        self.model = model
+        self.book = book
+        # The provider asked to slow down: nothing is claimed before this (time.monotonic()).
+        self.hold_until = 0.0
+        self._dimension_lock = anyio.Lock()
+
+    async def run(
+        self,
+        slot: WorkerSlot,
+        tasks: Sequence[ClaimedTask],
+        *,
+        claim_next: int = 0,
+        conn: Connection | None = None,
+    ) -> list[ClaimedTask]:
+        """Embed and store what the tasks need, or settle them by the provider's error.
+
+        With `claim_next`, the statement that stores the results also claims up to that many
+        new tasks; they are returned, already in the slot's hands (`in_flight`). The results
+        are written on `conn` when given (a pooled connection otherwise, and for any retry).
+        """
+        started = time.perf_counter()
+        plan = plan_batch(tasks, max_tokens=self.settings.chunk_size)
+        metrics = _Metrics(slot.worker_id, self.model.id, len(tasks), plan.chunks)
+        metrics.failures = await self._settle_mismatched(slot, plan.mismatched)
+        held = [t for t in tasks if t.id in plan.tokens_by_task]
+        try:
+            vectors, metrics.tokens = await self._embed(plan)
+        except ProviderError as exc:
+            failed = time.perf_counter()
+            metrics.failures += await self._settle_error(slot, held, exc)
+            self.book.record(metrics.done(started, failed))
+            return []
+        metrics.embedded = len(plan.texts)
+        embedded = time.perf_counter()
+        following = await self._write(slot, plan, vectors, claim_next, conn)
+        self.book.record(metrics.done(started, embedded))
+        return following
+
+    async def give_back(self, slot: WorkerSlot, reason: SettleReason, message: str) -> None:
+        """Settle the tasks the slot still holds: `released` at shutdown (the attempt not
+        counted), `transient` after a failure of the worker itself (retried after the backoff)."""
+        leased = [LeasedTask(task_id, slot.worker_id) for task_id in slot.in_flight]
+        delays = [float(self.settings.embedding_retry_backoff_base if reason == "transient" else 0)] * len(
+            leased
+        )
+        async with self.db.pool.acquire() as conn:
+            await settle(conn, leased, reason, delays_ms=delays, message=message)
+        slot.in_flight = ()
+
+    async def _embed(self, plan: Plan) -> tuple[dict[str, list[float]], int]:
+        if not plan.texts:
+            return {}, 0
+        try:
+            batch = await embed_texts(self.provider, plan.texts, self.settings.embedding_provider_batch_size)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            # A provider bug is not the task's fault: retried as transient, and logged for a person.
+            log.exception("provider_failed_unexpectedly")
+            raise TransientProviderError(f"unexpected provider failure: {type(exc).__name__}") from exc
+        await self._check_dimensions(batch.vectors)
+        tokens = batch.tokens or sum(plan.tokens_by_task.values())
+        return dict(zip(plan.hashes, batch.vectors, strict=True)), tokens
+
+    async def _check_dimensions(self, vectors: Sequence[Sequence[float]]) -> None:
+        sizes = {len(v) for v in vectors}
+        if len(sizes) != 1:
+            raise PermanentProviderError(
+                f"model {self.model.name} returned vectors of different lengths {sorted(sizes)}"
+            )
+        [dims] = sizes
+        if self.model.dimensions is None:
+            async with self._dimension_lock:
+                if self.model.dimensions is None:
+                    async with self.db.pool.acquire() as conn:
+                        self.model = await record_dimensions(conn, self.model, dims)
+        check_dimensions(self.model, dims)
+
+    async def _write(
+        self,
+        slot: WorkerSlot,
+        plan: Plan,
+        vectors: dict[str, list[float]],
+        claim_next: int,
+        conn: Connection | None,
+    ) -> list[ClaimedTask]:
+        limit, held = claim_next, conn
+
+        async def write() -> list[ClaimedTask]:
+            nonlocal limit, held
+            # A retry only finishes, on a fresh connection: a claim whose answer was lost is
+            # left to its lease.
+            claim, limit = limit, 0
+            async with self._connection(held) as current:
+                held = None
+                done, following = await finish_and_claim(
+                    current,
+                    slot.worker_id,
+                    self.model.id,
+                    tokens_by_task=plan.tokens_by_task,
+                    vectors=vectors,
+                    limit=claim,
+                    lease_ms=self.settings.embedding_worker_timeout,
+                )
+            slot.completed += done.completed
+            slot.in_flight = tuple(t.id for t in following)
+            return following
+
+        return await self._retrying(write)
+
+    @asynccontextmanager
+    async def _connection(self, conn: Connection | None) -> AsyncIterator[Connection]:
+        """`conn`, or a pooled connection when there is none."""
+        if conn is not None:
+            yield conn
+            return
+        async with self.db.pool.acquire() as pooled:
+            yield pooled
+
+    async def _retrying(self, write: Callable[[], Awaitable[T]]) -> T:
+        """Run a write that is safe to repeat, retrying a lost connection until the leases would be gone."""
+        deadline = time.monotonic() + self.settings.embedding_worker_timeout / 1000
+        while True:
+            try:
+                return await write()
+            except CONNECTION_ERRORS as exc:
+                if time.monotonic() + WRITE_RETRY_SECONDS > deadline:
+                    raise
+                log.warning("write_retry", error=str(exc) or type(exc).__name__)
+                await anyio.sleep(WRITE_RETRY_SECONDS)
+
+    async def _settle_error(self, slot: WorkerSlot, tasks: Sequence[ClaimedTask], exc: ProviderError) -> int:
+        delays: list[float]
+        if isinstance(exc, RateLimitedError):
+            wait_ms = (
+                1000 * exc.retry_after
+                if exc.retry_after is not None
+                else self.settings.embedding_retry_backoff_base
+            )
+            delays = [wait_ms] * len(tasks)
+            self.hold_until = max(self.hold_until, time.monotonic() + wait_ms / 1000)
+        else:
+            base = self.settings.embedding_retry_backoff_base
+            delays = [retry_delay_ms(base, task.attempts) for task in tasks]
+        log.warning("batch_failed", kind=exc.kind, error=exc.message, tasks=len(tasks))
+        return await self._settle(slot, tasks, exc.kind, delays, exc.message)
+
+    async def _settle_mismatched(self, slot: WorkerSlot, tasks: Sequence[ClaimedTask]) -> int:
+        if not tasks:
+            return 0
+        message = (
+            "the article's chunks were cut with another CHUNK_SIZE: save the article again"
+            " or rebuild its chunks"
+        )
+        return await self._settle(slot, tasks, "permanent", [0.0] * len(tasks), message)
+
+    async def _settle(
+        self,
+        slot: WorkerSlot,
+        tasks: Sequence[ClaimedTask],
+        reason: SettleReason,
+        delays: list[float],
+        message: str,
+    ) -> int:
+        leased = [LeasedTask(t.id, slot.worker_id) for t in tasks]
+
+        async def write() -> int:
+            async with self.db.pool.acquire() as conn:
+                outcomes = await settle(conn, leased, reason, delays_ms=delays, message=message)
+            return sum(1 for outcome in outcomes.values() if outcome == "failed")
+
+        failed = await self._retrying(write)
+        slot.failed += failed
+        slot.last_error = message
+        slot.in_flight = tuple(i for i in slot.in_flight if i not in {t.id for t in tasks})
+        return len(tasks)
+
+
+@dataclass(slots=True)
+class _Metrics:
+    """A batch's performance row, filled in as the batch goes."""
+
+    worker_id: str
+    model_id: int
+    tasks: int
+    chunks: int
+    embedded: int = 0
+    tokens: int = 0
+    failures: int = 0
+
+    def done(self, started: float, embedded: float) -> BatchMetrics:
+        finished = time.perf_counter()
+        return BatchMetrics(
+            worker_id=self.worker_id,
+            model_id=self.model_id,
+            tasks=self.tasks,
+            chunks=self.chunks,
+            embedded=self.embedded,
+            tokens=self.tokens,
+            failures=self.failures,
+            embed_ms=1000 * (embedded - started),
+            write_ms=1000 * (finished - embedded),
+            total_ms=1000 * (finished - started),
+        )
