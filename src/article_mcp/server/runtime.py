@@ -19,6 +19,7 @@ from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import HnswOptions, ModelRecord, ensure_model
 from article_mcp.search.service import SearchService
 from article_mcp.server.app import Services
+from article_mcp.worker.pool import embed_now
 
 
 @dataclass(frozen=True, slots=True)
