@@ -1,18 +1,19 @@
-"""The README's settings table names every setting with its real default."""
+"""The settings page (docs/settings.md) names every setting with its real default, and no
+setting that does not exist."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from article_mcp.config import Settings
+from tests.support.docs import DOCS
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+PAGE = (DOCS / "settings.md").read_text(encoding="utf-8")
 ROWS = {
     match["name"]: match["default"]
-    for match in re.finditer(r"^\| `(?P<name>[A-Z0-9_]+)` \| (?P<default>[^|]+) \|", README, re.MULTILINE)
+    for match in re.finditer(r"^\| `(?P<name>[A-Z0-9_]+)` \| (?P<default>[^|]+) \|", PAGE, re.MULTILINE)
 }
 
 
@@ -24,7 +25,11 @@ def shown(value: object) -> str:
 
 @pytest.mark.parametrize("name", sorted(Settings.model_fields))
 def test_every_setting_is_in_the_table(name: str) -> None:
-    assert name.upper() in ROWS, f"{name.upper()} is missing from the README's settings table"
+    assert name.upper() in ROWS, f"{name.upper()} is missing from the settings table in docs/settings.md"
+
+
+def test_the_table_names_only_real_settings() -> None:
+    assert set(ROWS) - {name.upper() for name in Settings.model_fields} == set()
 
 
 @pytest.mark.parametrize(
