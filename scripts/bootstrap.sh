@@ -21,10 +21,20 @@ pip_install() {
   rm -f "$log"
 }
 # The CPU build of PyTorch first: left to itself, sentence-transformers would pull a
-# several-GB CUDA build.
+# several-GB CUDA build from PyPI. PyTorch's own CPU index when it answers within seconds;
+# otherwise the configured index (a mirror may serve CPU wheels, or be all there is).
+TORCH_CPU_INDEX=https://download.pytorch.org/whl/cpu
+install_torch() {
+  if curl -fsS --max-time 5 -o /dev/null "$TORCH_CPU_INDEX/torch/" 2>/dev/null; then
+    echo "installing PyTorch (CPU build) from $TORCH_CPU_INDEX" >&2
+    pip_install --index-url "$TORCH_CPU_INDEX" "torch==2.13.0"
+  else
+    echo "installing PyTorch from the configured index: $TORCH_CPU_INDEX did not answer" >&2
+    pip_install "torch==2.13.0"
+  fi
+}
 if [[ ",${EXTRAS}," == *",local,"* ]] && ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
-  echo "installing PyTorch (CPU build)" >&2
-  pip_install "torch==2.13.0"
+  install_torch
 fi
 echo "installing article-mcp[$EXTRAS]" >&2
 pip_install -e "$ROOT[$EXTRAS]"

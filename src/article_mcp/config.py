@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from article_mcp.errors import ConfigError
@@ -30,6 +30,11 @@ DEFAULT_MODELS: dict[ProviderName, str] = {
     "ollama": "nomic-embed-text",
     "openai": "text-embedding-3-small",
 }
+
+
+def literal_choices(annotation: object) -> tuple[str, ...]:
+    """The values a Literal setting allows (LOG_LEVEL's levels); () for any other type."""
+    return get_args(annotation) if get_origin(annotation) is Literal else ()
 
 
 def default_data_dir() -> Path:
@@ -114,6 +119,16 @@ class Settings(BaseSettings):
     http_allowed_hosts: str = ""
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "console"
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _canonical_choice(cls, value: object, info: ValidationInfo) -> object:
+        """A choice in any case (LOG_LEVEL=warning) becomes its canonical spelling, so the
+        code sees only that; anything else goes on unchanged, for the Literal's own error."""
+        if not isinstance(value, str) or info.field_name is None:
+            return value
+        choices = literal_choices(cls.model_fields[info.field_name].annotation)
+        return next((choice for choice in choices if choice.casefold() == value.casefold()), value)
 
     @model_validator(mode="after")
     def _check_combinations(self) -> Settings:

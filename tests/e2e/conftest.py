@@ -1,6 +1,7 @@
-"""The Node packages the end-to-end tests use (tests/e2e/node): the official TypeScript MCP
-SDK and conformance suite, with the Node 22 the suite needs. Installed from the lock file
-by the tests themselves when missing, so nothing is skipped."""
+"""Every test here carries the `e2e` marker (`-m "not e2e"` leaves them out). And the Node
+packages the end-to-end tests use (tests/e2e/node): the official TypeScript MCP SDK and
+conformance suite, with the Node 22 the suite needs. Installed from the lock file by the
+tests themselves when missing, so nothing is skipped."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ from pathlib import Path
 import anyio
 import pytest
 
-NODE_DIR = Path(__file__).parent / "node"
+E2E_DIR = Path(__file__).parent
+NODE_DIR = E2E_DIR / "node"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of this folder before `-m` selects (the hook sees the whole session)."""
+    for item in items:
+        if item.path.is_relative_to(E2E_DIR):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

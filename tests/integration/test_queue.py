@@ -15,6 +15,7 @@ from article_mcp.queue import tasks as queue
 from article_mcp.queue.cleanup import cleanup
 from article_mcp.queue.tasks import LeasedTask
 from tests.support.queue_states import add_article, add_model, add_task, embed_article
+from tests.support.worker_runs import wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -36,6 +37,15 @@ async def pending_count(conn: asyncpg.Connection, article_id: int) -> int:
 
 async def bump_version(conn: asyncpg.Connection, article_id: int) -> None:
     await conn.execute("UPDATE articles SET version = version + 1 WHERE id = $1", article_id)
+
+
+async def waits_for_a_lock(watcher: asyncpg.Connection, pid: int) -> bool:
+    """Whether the backend `pid` is waiting for a lock another transaction holds. The watcher
+    asks outside any transaction: inside one, pg_stat_activity would not change."""
+    wait: str | None = await watcher.fetchval(
+        "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid
+    )
+    return wait == "Lock"
 
 
 async def test_enqueue_creates_one_task_per_article_and_skips_no_rag(db: Database) -> None:
@@ -162,7 +172,7 @@ async def test_an_enqueue_racing_a_claim_gets_its_own_pending_task(db: Database)
     async with db.pool.acquire() as setup:
         article = await add_article(setup, "race")
         [task] = await queue.enqueue(setup, [article], model, max_attempts=3)
-    async with db.pool.acquire() as claimer, db.pool.acquire() as writer:
+    async with db.pool.acquire() as claimer, db.pool.acquire() as writer, db.pool.acquire() as watcher:
         claiming = claimer.transaction()
         await claiming.start()
         await queue.claim(claimer, "w1", model, limit=1, lease_ms=LEASE_MS)
@@ -175,7 +185,8 @@ async def test_an_enqueue_racing_a_claim_gets_its_own_pending_task(db: Database)
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(write)
-            await anyio.sleep(0.2)  # the writer is now waiting for the claim's lock
+            await wait_until(lambda: waits_for_a_lock(watcher, writer.get_server_pid()))
+            assert result == []
             await claiming.commit()
         statuses = await claimer.fetch(
             "SELECT id, status FROM embedding_tasks WHERE article_id = $1 ORDER BY id", article

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from article_mcp.config import DEFAULT_MODELS, load_settings, redact_url
+from article_mcp.config import DEFAULT_MODELS, Settings, literal_choices, load_settings, redact_url
 from article_mcp.errors import ConfigError
+
+# Every setting that takes one of a fixed set of values, with those values as the code sees them.
+CHOICES = {
+    name.upper(): choices
+    for name, field in Settings.model_fields.items()
+    if (choices := literal_choices(field.annotation))
+}
 
 
 def test_defaults_match_the_deployment_guide() -> None:
@@ -54,6 +63,12 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("EMBEDDING_PROVIDER", "cohere", "EMBEDDING_PROVIDER: input should be 'local', 'ollama' or 'openai'"),
         ("EMBEDDING_MAX_RETRIES", "many", "EMBEDDING_MAX_RETRIES: input should be a valid integer"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT: input should be 'console' or 'json'"),
+        ("LOG_FORMAT", "JSONL", "LOG_FORMAT: input should be 'console' or 'json'"),
+        (
+            "LOG_LEVEL",
+            "Verbose",
+            "LOG_LEVEL: input should be 'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'",
+        ),
     ],
 )
 def test_a_wrong_value_names_the_variable_and_the_rule(
@@ -64,6 +79,45 @@ def test_a_wrong_value_names_the_variable_and_the_rule(
         load_settings(_env_file=None)
     assert info.value.message.startswith(expected)
     assert "\n" not in info.value.message
+
+
+def any_case(text: str) -> st.SearchStrategy[str]:
+    """`text` with each letter in either case: warning, WARNING, wArNiNg."""
+    return st.tuples(*(st.sampled_from([c.lower(), c.upper()]) for c in text)).map("".join)
+
+
+@st.composite
+def spelled_choices(draw: st.DrawFn) -> tuple[str, str, str]:
+    """A choice setting, one of its values, and that value in some case."""
+    variable = draw(st.sampled_from(sorted(CHOICES)))
+    value = draw(st.sampled_from(CHOICES[variable]))
+    return variable, value, draw(any_case(value))
+
+
+def test_the_choice_settings_are_found() -> None:
+    assert {"EMBEDDING_PROVIDER", "LOG_LEVEL", "LOG_FORMAT"} <= set(CHOICES)
+    assert CHOICES["LOG_LEVEL"] == ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@given(spelled_choices())
+def test_a_choice_in_any_case_reads_as_its_canonical_spelling(choice: tuple[str, str, str]) -> None:
+    variable, value, spelled = choice
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(variable, spelled)
+        env.setenv("OPENAI_API_KEY", "sk-test")
+        assert getattr(load_settings(_env_file=None), variable.lower()) == value
+
+
+@given(spelled_choices())
+def test_a_wrong_choice_in_any_case_names_the_variable_and_the_values(choice: tuple[str, str, str]) -> None:
+    variable, _, spelled = choice
+    allowed = CHOICES[variable]
+    listed = ", ".join(map(repr, allowed[:-1])) + f" or {allowed[-1]!r}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(variable, spelled + "s")
+        with pytest.raises(ConfigError) as info:
+            load_settings(_env_file=None)
+    assert info.value.message == f"{variable}: input should be {listed} (got {spelled + 's'!r})"
 
 
 def test_openai_without_a_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
