@@ -77,6 +77,18 @@ async def test_entries_expire_and_the_least_recent_is_evicted() -> None:
     assert provider.calls == [["a"]]
 
 
+async def test_an_entry_lives_for_the_ttl_from_when_it_was_fetched() -> None:
+    provider, clock = CountingEmbedder(), Clock()
+    embedder = QueryEmbedder(provider, ttl_s=10, size=10, timeout_s=5, clock=clock)
+    await embedder.embed(["a"])
+    clock.now = 9.5
+    await embedder.embed(["a"])  # a hit does not extend the entry's life
+    assert provider.calls == [["a"]]
+    clock.now = 10
+    await embedder.embed(["a"])
+    assert provider.calls == [["a"], ["a"]]
+
+
 async def test_without_a_cache_vectors_still_come_back() -> None:
     provider = CountingEmbedder()
     embedder = QueryEmbedder(provider, ttl_s=10, size=0, timeout_s=5)

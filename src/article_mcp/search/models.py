@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from article_mcp.articles.models import EmbeddingStatus
-from article_mcp.articles.rules import MAX_TAGS, QUERY_MAX_LENGTH
+from article_mcp.articles.rules import FOLDER_MAX_LENGTH, MAX_TAGS, QUERY_MAX_LENGTH, TAG_MAX_LENGTH
+from article_mcp.db.rows import Frozen
 
 SearchMode = Literal["hybrid", "semantic", "fulltext"]
 Leg = Literal["semantic", "fulltext"]
@@ -25,32 +26,34 @@ _SCORE_HELP = (
 )
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class SearchRequest(_Frozen):
-    """One semantic_search call."""
+class SearchRequest(Frozen):
+    """One semantic_search call; its fields are also the tool's parameters, in this order."""
 
     query: str = Field(min_length=1, max_length=QUERY_MAX_LENGTH, description="What to look for.")
-    multi_query: list[str] = Field(
-        default_factory=list,
-        max_length=MAX_EXTRA_QUERIES,
-        description="Other phrasings of the same need; results of all phrasings are merged.",
-    )
     k: int = Field(default=10, ge=1, le=MAX_RESULTS, description="How many articles to return.")
     mode: SearchMode = Field(
         default="hybrid",
         description="hybrid (meaning and words, fused; default), semantic (meaning only), "
         "fulltext (words only, BM25).",
     )
-    folder: str | None = Field(default=None, description="Only this folder and its subfolders.")
-    tags: list[str] = Field(
+    folder: str = Field(
+        default="",
+        max_length=FOLDER_MAX_LENGTH,
+        description="Only articles in this folder and its subfolders; '' (the default) for all.",
+    )
+    tags: list[Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH)]] = Field(
         default_factory=list,
         max_length=MAX_TAGS,
-        description="Only articles with all these tags.",
+        description="Only articles carrying every one of these tags.",
     )
-    min_score: float | None = Field(default=None, ge=0, description="Drop results scoring below this.")
+    min_score: float | None = Field(
+        default=None, ge=0, description="Drop results scoring below this (see `score`)."
+    )
+    multi_query: list[Annotated[str, Field(min_length=1, max_length=QUERY_MAX_LENGTH)]] = Field(
+        default_factory=list,
+        max_length=MAX_EXTRA_QUERIES,
+        description="Other phrasings of the same need; results of all phrasings are merged.",
+    )
     diversity: float = Field(
         default=0.0,
         ge=0,
@@ -60,7 +63,7 @@ class SearchRequest(_Frozen):
     passages: int = Field(default=2, ge=1, le=MAX_PASSAGES, description="Best passages to show per article.")
 
 
-class Passage(_Frozen):
+class Passage(Frozen):
     """A passage of an article that matched."""
 
     text: str
@@ -69,7 +72,7 @@ class Passage(_Frozen):
     matched_by: MatchedBy
 
 
-class SearchHit(_Frozen):
+class SearchHit(Frozen):
     """An article that matched, with its best passages and why it matched."""
 
     slug: str
@@ -92,7 +95,7 @@ class SearchHit(_Frozen):
     passages: list[Passage]
 
 
-class SearchResponse(_Frozen):
+class SearchResponse(Frozen):
     """The outcome of one search."""
 
     mode: SearchMode = Field(description="The mode asked for.")

@@ -7,11 +7,11 @@ without the provider: agents often search the same words again within a conversa
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import anyio
 import numpy as np
+from cachetools import TTLCache
 
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.errors import TransientProviderError
@@ -33,17 +33,14 @@ class QueryEmbedder:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._provider = provider
-        self._ttl = ttl_s
-        self._size = size
         self._timeout = timeout_s
-        self._clock = clock
-        self._cache: OrderedDict[str, tuple[float, Vector]] = OrderedDict()
+        self._cache: TTLCache[str, Vector, float] = TTLCache(maxsize=size, ttl=ttl_s, timer=clock)
 
     async def embed(self, queries: Sequence[str]) -> list[Vector]:
         """Unit vectors of the queries, in order; raises ProviderError when the provider fails."""
         found: dict[str, Vector] = {}
         for query in dict.fromkeys(queries):
-            vector = self._cached(query)
+            vector = self._cache.get(query)
             if vector is not None:
                 found[query] = vector
         missing = [q for q in dict.fromkeys(queries) if q not in found]
@@ -54,17 +51,6 @@ class QueryEmbedder:
     async def warm_up(self) -> None:
         """Make the provider ready (a local model loads on first use), without a time limit."""
         await self._provider.embed([WARM_UP_TEXT])
-
-    def _cached(self, query: str) -> Vector | None:
-        entry = self._cache.get(query)
-        if entry is None:
-            return None
-        expires, vector = entry
-        if expires <= self._clock():
-            del self._cache[query]
-            return None
-        self._cache.move_to_end(query)
-        return vector
 
     async def _fetch(self, queries: list[str]) -> dict[str, Vector]:
         fetched: dict[str, Vector] = {}
@@ -78,17 +64,9 @@ class QueryEmbedder:
             raise TransientProviderError(
                 f"the embedding provider did not answer within {self._timeout:g} s (SEARCH_EMBED_TIMEOUT)"
             )
-        for query, vector in fetched.items():
-            self._remember(query, vector)
+        if self._cache.maxsize > 0:  # a cache of size 0 refuses every entry (cachetools raises)
+            self._cache.update(fetched)
         return fetched
-
-    def _remember(self, query: str, vector: Vector) -> None:
-        if self._size == 0:
-            return
-        self._cache[query] = (self._clock() + self._ttl, vector)
-        self._cache.move_to_end(query)
-        while len(self._cache) > self._size:
-            self._cache.popitem(last=False)
 
 
 def _unit(values: Sequence[float]) -> Vector:

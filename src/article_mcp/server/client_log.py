@@ -7,9 +7,10 @@ from typing import Any
 
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
-from mcp.server.session import ServerSession
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import EmptyResult, LoggingLevel, SetLevelRequestParams
+
+from article_mcp.server.sdk import connection_state
 
 # Severity order of MCP log levels (RFC 5424), least severe first.
 LEVELS: tuple[LoggingLevel, ...] = (
@@ -24,14 +25,9 @@ LEVELS: tuple[LoggingLevel, ...] = (
 )
 
 
+# A ServerSession is built per request; the level must outlive it, so it is kept in the
+# client connection's scratch state.
 _STATE_KEY = "article_mcp.log_level"
-
-
-def _connection_state(session: ServerSession) -> dict[str, Any]:
-    # A ServerSession is built per request; the level must outlive it, so it is kept in the
-    # connection's scratch state (which the SDK keeps per client connection for this purpose
-    # but reaches handlers only through the session).
-    return session._connection.state
 
 
 class ClientLog:
@@ -42,13 +38,13 @@ class ClientLog:
 
     async def set_level(self, ctx: ServerRequestContext[Any], params: SetLevelRequestParams) -> EmptyResult:
         """The `logging/setLevel` handler."""
-        _connection_state(ctx.session)[_STATE_KEY] = params.level
+        connection_state(ctx.session)[_STATE_KEY] = params.level
         return EmptyResult()
 
     async def send(self, ctx: Context[Any, Any], level: LoggingLevel, message: str) -> None:
         """Send `message` to the calling client if its connection wants this level."""
         session = ctx.request_context.session
-        wanted = _connection_state(session).get(_STATE_KEY, self._default)
+        wanted = connection_state(session).get(_STATE_KEY, self._default)
         if LEVELS.index(level) < LEVELS.index(wanted):
             return
         # The SDK marks client logging deprecated for the 2026 protocol (it still drops what a

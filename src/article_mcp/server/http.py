@@ -16,13 +16,12 @@ import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mcp.server.sse import SseServerTransport
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from article_mcp import __version__
@@ -111,13 +110,13 @@ def create_http_app(server: ArticleServer, settings: Settings, host: str, health
         host=host,
         max_request_body_size=body_limit,
     )
-    sse = SseServerTransport(SSE_MESSAGES_PATH, security_settings=security, max_request_body_size=body_limit)
-    lowlevel = server._lowlevel_server
-
-    async def handle_sse(request: Request) -> Response:
-        async with sse.connect_sse(request.scope, request.receive, request._send) as (read, write):
-            await lowlevel.run(read, write, lowlevel.create_initialization_options())
-        return Response()
+    sse = server.sse_app(
+        sse_path=SSE_PATH,
+        message_path=SSE_MESSAGES_PATH,
+        transport_security=security,
+        host=host,
+        max_request_body_size=body_limit,
+    )
 
     async def handle_health(request: Request) -> Response:
         healthy = await health()
@@ -126,8 +125,7 @@ def create_http_app(server: ArticleServer, settings: Settings, host: str, health
 
     routes: list[BaseRoute] = [
         Route(HEALTH_PATH, handle_health, methods=["GET"]),
-        Route(SSE_PATH, handle_sse, methods=["GET"]),
-        Mount(SSE_MESSAGES_PATH, app=sse.handle_post_message),
+        *sse.routes,
         *streamable.routes,
     ]
     middleware: list[Middleware] = []

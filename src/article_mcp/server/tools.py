@@ -1,17 +1,21 @@
 """The MCP tools: typed arguments with limits and descriptions, each calling one service.
 
-The argument types below become the tools' input schemas; the return types (pydantic models)
-their output schemas. The services check every rule again (they serve the CLI too), so the
-schema is the agent's guide and the service the guard.
+The argument types below become the tools' input schemas (semantic_search's are the fields
+of SearchRequest); the return types (pydantic models) their output schemas. The services check
+every rule again (they serve the CLI too), so the schema is the agent's guide and the service
+the guard.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp_types import ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, Field
+from pydantic.fields import FieldInfo
 
 from article_mcp.articles.models import (
     Article,
@@ -21,6 +25,7 @@ from article_mcp.articles.models import (
     ArticleWrite,
     FolderList,
 )
+from article_mcp.articles.reads import MAX_PAGE
 from article_mcp.articles.rules import (
     FOLDER_MAX_LENGTH,
     MAX_TAGS,
@@ -28,19 +33,12 @@ from article_mcp.articles.rules import (
     TAG_MAX_LENGTH,
     TITLE_MAX_LENGTH,
 )
-from article_mcp.articles.service import MAX_PAGE, ArticleService, pooled_connection
+from article_mcp.articles.service import ArticleService
 from article_mcp.articles.slugs import MAX_SLUG_LENGTH
 from article_mcp.config import Settings
-from article_mcp.db.pool import Database
+from article_mcp.db.pool import Database, pooled_connection
 from article_mcp.queue.admin import QueueStatus, queue_status
-from article_mcp.search.models import (
-    MAX_EXTRA_QUERIES,
-    MAX_PASSAGES,
-    MAX_RESULTS,
-    SearchMode,
-    SearchRequest,
-    SearchResponse,
-)
+from article_mcp.search.models import SearchRequest, SearchResponse
 from article_mcp.search.service import SearchService
 from article_mcp.server.client_log import ClientLog
 
@@ -108,6 +106,36 @@ def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool = Tru
 READ = _hints(read_only=True)
 CREATE = _hints(read_only=False, idempotent=False)
 OVERWRITE = _hints(read_only=False, destructive=True)
+
+ToolMethod = TypeVar("ToolMethod", bound=Callable[..., Any])
+# Annotated applied at run time to a field's type and constraints (mypy reads `Annotated[...]`
+# only as a static type).
+_ANNOTATED: Any = Annotated
+
+
+def parameters_from(model: type[BaseModel]) -> Callable[[ToolMethod], ToolMethod]:
+    """Give a tool method that takes `**arguments` the model's fields as its parameters.
+
+    MCPServer builds a tool's input schema from the function's signature, so the tool gets
+    one flat parameter per field, with the field's type, bounds, default and description:
+    the model declares them once and the schema cannot drift from it.
+    """
+
+    def decorate(method: ToolMethod) -> ToolMethod:
+        own = inspect.signature(method, eval_str=True)
+        kept = [p for p in own.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        fields = [_parameter(name, field) for name, field in model.model_fields.items()]
+        method.__signature__ = own.replace(parameters=[*kept, *fields])  # type: ignore[attr-defined]
+        return method
+
+    return decorate
+
+
+def _parameter(name: str, field: FieldInfo) -> inspect.Parameter:
+    # The schema shows a default only when the parameter has a value: call a default factory.
+    default = inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)
+    annotation = _ANNOTATED[(field.annotation, *field.metadata, Field(description=field.description))]
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
 class ArticleTools:
@@ -213,56 +241,15 @@ class SearchTools:
     def __init__(self, search: SearchService) -> None:
         self._search = search
 
-    async def semantic_search(
-        self,
-        query: Annotated[
-            str, Field(min_length=1, max_length=QUERY_MAX_LENGTH, description="What to look for.")
-        ],
-        k: Annotated[int, Field(ge=1, le=MAX_RESULTS, description="How many articles to return.")] = 10,
-        mode: Annotated[
-            SearchMode,
-            Field(
-                description="hybrid (meaning and words, fused; default), semantic (meaning only), "
-                "fulltext (words only, BM25)."
-            ),
-        ] = "hybrid",
-        folder: FolderFilter = "",
-        tags: Annotated[
-            list[Annotated[str, Field(min_length=1, max_length=TAG_MAX_LENGTH)]],
-            Field(max_length=MAX_TAGS, description="Only articles carrying every one of these tags."),
-        ] = [],  # noqa: B006 - never mutated; an empty list reads better in the schema than null
-        min_score: Annotated[
-            float | None, Field(ge=0, description="Drop results scoring below this (see `score`).")
-        ] = None,
-        multi_query: Annotated[
-            list[Annotated[str, Field(min_length=1, max_length=QUERY_MAX_LENGTH)]],
-            Field(max_length=MAX_EXTRA_QUERIES, description="Other phrasings of the same need; merged."),
-        ] = [],  # noqa: B006 - as above
-        diversity: Annotated[
-            float, Field(ge=0, le=1, description="0: pure relevance; up to 1: prefer varied articles (MMR).")
-        ] = 0.0,
-        passages: Annotated[
-            int, Field(ge=1, le=MAX_PASSAGES, description="Best passages to show per article.")
-        ] = 2,
-    ) -> SearchResponse:
+    @parameters_from(SearchRequest)
+    async def semantic_search(self, **arguments: Any) -> SearchResponse:
         """Find articles by meaning: passages closest to the query, grouped by article, best first.
 
         hybrid (default) also finds exact words and articles written moments ago (not embedded
         yet: embedding_status 'pending'); if semantic search is off or the embedding provider
         is down it answers from full text and says so in `notice`. no_rag articles never appear.
         """
-        request = SearchRequest(
-            query=query,
-            k=k,
-            mode=mode,
-            folder=folder or None,
-            tags=tags,
-            min_score=min_score,
-            multi_query=multi_query,
-            diversity=diversity,
-            passages=passages,
-        )
-        return await self._search.search(request)
+        return await self._search.search(SearchRequest(**arguments))
 
 
 class QueueTools:

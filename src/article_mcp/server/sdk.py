@@ -1,0 +1,59 @@
+"""The two places article-mcp reaches past the mcp SDK's public API, kept here and nowhere else.
+
+mcp 2.x offers no public way to do either. Each relies on an internal that a new SDK release
+may rename; tests/unit/test_sdk_adapter.py checks both against the installed SDK, and at run
+time a missing internal raises `SdkMismatchError` naming the installed mcp version, instead of an
+AttributeError deep inside a request.
+
+- `add_request_handler`: MCPServer registers handlers only for the methods it serves itself,
+  with no public hook to add or replace one. The server adds `logging/setLevel` (MCPServer has
+  none, and the low-level server advertises the logging capability once a handler exists) and
+  replaces `resources/list` (MCPServer's lists every resource in one page; ours pages through
+  the articles). Relies on `MCPServer._lowlevel_server`, the low-level `Server`, whose public
+  `add_request_handler(method, params_type, handler)` registers or replaces a handler.
+- `connection_state`: the log level a client sets must outlive the request that set it, but a
+  `ServerSession` is built per request. The connection's scratch dict (`Connection.state`,
+  public and kept per client connection across requests) reaches low-level handlers only
+  through the session's private `_connection`.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any, TypeVar
+
+from mcp.server.lowlevel.server import RequestHandler
+from mcp.server.mcpserver import MCPServer
+from mcp.server.session import ServerSession
+from pydantic import BaseModel
+
+ParamsT = TypeVar("ParamsT", bound=BaseModel)
+
+
+class SdkMismatchError(RuntimeError):
+    """The installed mcp SDK lacks an internal this module relies on."""
+
+    def __init__(self, internal: str) -> None:
+        super().__init__(
+            f"mcp {version('mcp')} has no {internal}, which article-mcp relies on "
+            "(see article_mcp.server.sdk): install a supported mcp version or update that module"
+        )
+
+
+def add_request_handler(
+    server: MCPServer[Any], method: str, params_type: type[ParamsT], handler: RequestHandler[Any, ParamsT]
+) -> None:
+    """Serve `method` with `handler` (its params validated as `params_type`), replacing any."""
+    try:
+        lowlevel = server._lowlevel_server
+    except AttributeError:
+        raise SdkMismatchError("MCPServer._lowlevel_server") from None
+    lowlevel.add_request_handler(method, params_type, handler)
+
+
+def connection_state(session: ServerSession) -> dict[str, Any]:
+    """The scratch state of the session's client connection, kept across its requests."""
+    try:
+        return session._connection.state
+    except AttributeError:
+        raise SdkMismatchError("ServerSession._connection.state") from None
