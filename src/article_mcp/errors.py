@@ -1,20 +1,23 @@
 """The exceptions article-mcp raises, grouped by what a caller does about them.
 
-    ArticleMcpError
-    ├── InvalidInputError      the request is wrong: fix it and ask again
-    ├── NotFoundError          the thing asked for does not exist
-    ├── ConflictError          the request clashes with current state
-    ├── ConfigError            a setting is wrong: fix the environment and restart
-    ├── UnavailableError       a service we depend on cannot be reached now
-    │   └── DatabaseUnavailableError
-    └── ProviderError          the embedding provider refused or failed
-        ├── TransientProviderError   retry later (connection, timeout, 5xx)
-        ├── RateLimitedError         retry after `retry_after` seconds (429); not an attempt
-        └── PermanentProviderError   retrying will not help (400, 401/403, unknown model, wrong dimension)
+    ArticleMcpError                  what a caller does
+    ├── InvalidInputError            fix the request: the message names the field and the rule
+    ├── NotFoundError                ask for something that exists
+    ├── ConflictError                look at the current state, then ask again
+    ├── ConfigError                  fix the setting and restart
+    ├── UnavailableError             try again later
+    │   ├── DatabaseUnavailableError     the database cannot be reached
+    │   └── SemanticUnavailableError     semantic search cannot run now (`reason`): use full text
+    ├── ProviderError                the embedding provider refused or failed; `kind` says which
+    │   ├── TransientProviderError       retry later (connection, timeout, 5xx)
+    │   ├── RateLimitedError             retry after `retry_after` seconds (429); not an attempt
+    │   └── PermanentProviderError       retrying will not help (400, 401/403, unknown model, dimension)
+    └── LexicalIndexError            nothing to retry: the BM25 statistics are out of step with the chunks
 
 Driver errors (asyncpg, httpx) are translated at the module that talks to the driver and
 raised `from` the original. Messages are written for a person and never carry a connection
-string, a secret or SQL.
+string, a secret or SQL; `describe` is how any exception, ours or not, is shown to one.
+Callers branch on the class or on a typed attribute (`kind`, `reason`), never on the text.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 ProviderErrorKind = Literal["transient", "rate_limited", "permanent"]
+# Why the semantic leg of a search cannot run: switched off, no vectors yet, or the provider failed.
+SemanticUnavailableReason = Literal["disabled", "not_embedded", "provider_failed"]
 
 
 class ArticleMcpError(Exception):
@@ -78,6 +83,14 @@ class DatabaseUnavailableError(UnavailableError):
     """The database cannot be reached."""
 
 
+class SemanticUnavailableError(UnavailableError):
+    """Why the semantic leg cannot run now (a sentence for the search's `notice`)."""
+
+    def __init__(self, reason: SemanticUnavailableReason, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
 class ProviderError(ArticleMcpError):
     """The embedding provider failed."""
 
@@ -106,3 +119,18 @@ class PermanentProviderError(ProviderError):
     """The embedding provider refused the request; retrying will not help."""
 
     kind = "permanent"
+
+
+class LexicalIndexError(ArticleMcpError):
+    """The lexical index is out of step with the chunks; rebuild it."""
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one line for a person.
+
+    Ours read `label: message` (`not found: task 7 does not exist`), so the kind of failure
+    shows; any other is its text, or its type's name when it has none (`TimeoutError()`).
+    """
+    if isinstance(exc, ArticleMcpError):
+        return f"{exc.label}: {exc.message}"
+    return str(exc).strip() or type(exc).__name__

@@ -46,6 +46,6 @@ async def test_demo_writes_embeds_and_finds_by_meaning(db: Database) -> None:
 async def test_a_server_that_cannot_start_is_a_clear_error() -> None:
     env = cli_env(DATABASE_URL="postgresql://nobody:secret@127.0.0.1:9/nothing")
     result = await run_cli("demo", env=env)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert "cannot reach the database" in result.stderr and "secret" not in result.stderr
     assert "Traceback" not in result.stderr

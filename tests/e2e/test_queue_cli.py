@@ -91,7 +91,7 @@ async def test_failed_tasks_make_the_queue_unhealthy_until_retried(db: Database)
         ]  # fmt: skip
         await add_worker(conn, "worker-1")
     health = await queue(db, "health")
-    assert health.returncode == 2 and "unhealthy" in health.stdout and "queue retry" in health.stdout
+    assert health.returncode == 5 and "unhealthy" in health.stdout and "queue retry" in health.stdout
     report = await queue_json(db, "failed", "--details")
     assert [(g["tasks"], g["error_kind"]) for g in report["groups"]] == [(5, "permanent")]
     assert sorted(t["task_id"] for t in report["tasks"]) == failed
@@ -108,9 +108,13 @@ async def test_failed_tasks_make_the_queue_unhealthy_until_retried(db: Database)
     assert (await queue_json(db, "inspect", str(failed[0])))["audit"][-1]["event"] == "task_retried"
 
 
-async def test_retry_and_inspect_refuse_what_does_not_exist(db: Database) -> None:
+async def test_retry_and_inspect_refuse_what_does_not_exist_or_does_not_fit(db: Database) -> None:
     missing = await queue(db, "inspect", "12345")
-    assert missing.returncode == 1 and "task 12345 does not exist" in missing.stderr
+    assert missing.returncode == 4 and "task 12345 does not exist" in missing.stderr
+    async with db.pool.acquire() as conn:
+        pending = await add_task(conn, await add_article(conn, "p"), await add_model(conn))
+    busy = await queue(db, "retry", str(pending))
+    assert busy.returncode == 4 and "only failed or cancelled tasks are retried" in busy.stderr
     both = await queue(db, "retry")
     assert both.returncode == 2 and "--all-failed" in both.stderr
     bad = await queue(db, "recent", "--limit", "0")
@@ -155,7 +159,7 @@ async def test_an_unreachable_database_is_a_clear_error() -> None:
     env = cli_env(DATABASE_URL="postgresql://nobody:secret@127.0.0.1:9/nothing")
     for command in (["status"], ["health", "--json"], ["retry", "--all-failed"]):
         result = await run_cli("queue", *command, env=env)
-        assert result.returncode == 2, result.stderr
+        assert result.returncode == 3, result.stderr
         assert "cannot reach the database" in result.stderr and "secret" not in result.stderr
         assert "Traceback" not in result.stderr
 

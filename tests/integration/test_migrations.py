@@ -148,10 +148,10 @@ async def test_status_reports_applied_versions(empty_database_url: str) -> None:
     assert f'"current": {load_migrations()[-1].version}' in result.stdout
 
 
-async def test_unreachable_database_is_exit_2_without_the_password() -> None:
+async def test_unreachable_database_is_exit_3_without_the_password() -> None:
     env = cli_env(DATABASE_URL="postgresql://app:hunter2@127.0.0.1:1/articles")
     result = await run_cli("db", "verify", env=env)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert "cannot reach the database" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr

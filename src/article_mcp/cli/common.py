@@ -1,4 +1,20 @@
-"""What every command handler receives, and the exit codes they share."""
+"""What every command handler receives, and the exit codes every command shares.
+
+Each exit code means one thing, so that scripts and monitors can act on the code alone:
+
+    EXIT_OK            0  ok
+    EXIT_FAILURE       1  the command ran and the answer is no: a check found a problem
+                          (`db verify`, `check provider`, `check config`, `queue stuck`,
+                          `queue health` degraded), or the operator declined to confirm
+    EXIT_USAGE         2  bad arguments or settings (argparse's own code)
+    EXIT_UNAVAILABLE   3  a service cannot be reached now: the database or the embedding provider
+    EXIT_CONFLICT      4  what the command names does not exist, or clashes with the current state
+    EXIT_UNHEALTHY     5  `queue health` found the queue unhealthy
+    EXIT_INTERRUPTED 130  interrupted (Ctrl-C)
+
+A handler returns the code of what it found; main.py is the one place where an error becomes
+a code (its EXIT_CODES).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +27,12 @@ from rich.console import Console
 from article_mcp.config import Settings
 
 EXIT_OK = 0
-EXIT_FAILURE = 1  # the command ran and found a problem (verify, health degraded)
-EXIT_USAGE = 2  # bad arguments or settings
-EXIT_UNAVAILABLE = 2  # the database (or another service) cannot be reached
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
+EXIT_CONFLICT = 4
+EXIT_UNHEALTHY = 5
+EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from rich.table import Table
 from article_mcp.articles import reindex
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
 from article_mcp.cli.operator import add_bulk_flags, add_json_flag, confirm, connection, facts, progress_bar
+from article_mcp.db.embedded import database_address
 from article_mcp.db.migrate import migrate, migration_state, rollback
-from article_mcp.db.pool import database_address
 from article_mcp.db.verify import verify_schema
 
 # Why a reindex queued nothing: a model registers at the first serve, worker or backfill.

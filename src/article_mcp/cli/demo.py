@@ -27,7 +27,7 @@ from rich.text import Text
 from article_mcp.cli.common import EXIT_OK, CommandContext
 from article_mcp.cli.operator import positive
 from article_mcp.config import Settings
-from article_mcp.errors import ArticleMcpError, UnavailableError
+from article_mcp.errors import ArticleMcpError, UnavailableError, describe
 
 FOLDER = "article-mcp-demo"
 SAMPLES = (
@@ -144,7 +144,7 @@ async def _connected(settings: Settings) -> AsyncIterator[Demo]:
             inner = _sole_error(exc)
             if isinstance(inner, ArticleMcpError):
                 raise inner from None
-            raise UnavailableError(f"the server failed: {inner}\n{_tail(log)}") from exc
+            raise UnavailableError(f"the server failed: {describe(inner)}\n{_tail(log)}") from exc
 
 
 def _sole_error(exc: BaseException) -> BaseException:

@@ -16,10 +16,43 @@ from article_mcp.cli import embeddings as embeddings_commands
 from article_mcp.cli import queue as queue_commands
 from article_mcp.cli import serve as serve_commands
 from article_mcp.cli import worker as worker_commands
-from article_mcp.cli.common import EXIT_FAILURE, EXIT_UNAVAILABLE, EXIT_USAGE, CommandContext
+from article_mcp.cli.common import (
+    EXIT_CONFLICT,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    CommandContext,
+)
 from article_mcp.config import Settings, load_settings
-from article_mcp.errors import ArticleMcpError, ConfigError, InvalidInputError, UnavailableError
+from article_mcp.errors import (
+    ArticleMcpError,
+    ConfigError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermanentProviderError,
+    RateLimitedError,
+    TransientProviderError,
+    UnavailableError,
+    describe,
+)
 from article_mcp.logs import configure_logging
+
+# What each error means for the caller of a command (the table in common.py); the first class
+# that matches wins. A provider that refuses for good was set up wrongly: fix the setting. Any
+# other error of ours (a broken invariant) is a failure of the command.
+EXIT_CODES: tuple[tuple[type[ArticleMcpError], int], ...] = (
+    (InvalidInputError, EXIT_USAGE),
+    (ConfigError, EXIT_USAGE),
+    (PermanentProviderError, EXIT_USAGE),
+    (UnavailableError, EXIT_UNAVAILABLE),
+    (TransientProviderError, EXIT_UNAVAILABLE),
+    (RateLimitedError, EXIT_UNAVAILABLE),
+    (NotFoundError, EXIT_CONFLICT),
+    (ConflictError, EXIT_CONFLICT),
+    (ArticleMcpError, EXIT_FAILURE),
+)
 
 # Each module adds its subcommands; the order is the order of `--help`.
 COMMAND_MODULES = (
@@ -60,10 +93,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         context = CommandContext(settings=settings, console=Console(highlight=False), errors=errors)
         code: int = anyio.run(args.handler, args, context)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except ArticleMcpError as exc:
-        errors.print(f"article-mcp: {exc.label}: {exc.message}", markup=False)
-        return _exit_code(exc)
+        errors.print(f"article-mcp: {describe(exc)}", markup=False)
+        return exit_code(exc)
     return code
 
 
@@ -77,9 +110,6 @@ def _settings_for(args: argparse.Namespace) -> Settings:
         return Settings.model_construct()
 
 
-def _exit_code(exc: ArticleMcpError) -> int:
-    if isinstance(exc, UnavailableError):
-        return EXIT_UNAVAILABLE
-    if isinstance(exc, ConfigError | InvalidInputError):
-        return EXIT_USAGE
-    return EXIT_FAILURE
+def exit_code(exc: ArticleMcpError) -> int:
+    """The exit code of a command that raised `exc`."""
+    return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))

@@ -19,7 +19,8 @@ from rich.text import Text
 
 from article_mcp.cli.common import EXIT_OK, CommandContext
 from article_mcp.config import Settings
-from article_mcp.db.pool import CONNECTION_ERRORS, connect, database_address, unavailable
+from article_mcp.db.embedded import database_address
+from article_mcp.db.pool import CONNECTION_ERRORS, connect, unavailable
 from article_mcp.errors import ConfigError, InvalidInputError
 
 Handler = Callable[[argparse.Namespace, CommandContext], Awaitable[int]]

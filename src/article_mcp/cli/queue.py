@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from article_mcp.cli import queue_views as views
-from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
+from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_UNHEALTHY, CommandContext
 from article_mcp.cli.operator import (
     Fetch,
     Verdict,
@@ -35,8 +35,6 @@ from article_mcp.queue import tasks as queue
 from article_mcp.queue.cleanup import cleanup
 from article_mcp.queue.health import HealthReport, queue_health
 
-EXIT_UNHEALTHY = 2
-
 
 def register(commands: Any) -> None:
     """Add the `queue` command group."""
@@ -53,7 +51,7 @@ def _read_commands(sub: Any) -> None:
     p = sub.add_parser("stats", help="tasks by priority, source, model and error; the last 24 hours")
     _reads(p, lambda conn, _, __: queue_reports.queue_stats(conn), views.show_stats)
 
-    p = sub.add_parser("health", help="healthy / degraded / unhealthy, exit code 0 / 1 / 2")
+    p = sub.add_parser("health", help="healthy / degraded / unhealthy, exit code 0 / 1 / 5")
     _reads(p, lambda conn, _, settings: queue_health(conn, settings), views.show_health, _health_exit_code)
 
     p = sub.add_parser("metrics", help="processing time p50/p95, throughput, error rate, tokens")

@@ -24,7 +24,7 @@ from article_mcp.errors import ConfigError
 from article_mcp.server.app import ArticleServer, create_server
 from article_mcp.server.http import MCP_PATH, SSE_PATH, check_bind_address, create_http_app
 from article_mcp.server.runtime import Runtime, open_runtime
-from article_mcp.worker.pool import run_pool
+from article_mcp.worker.runs import run_pool
 
 log = structlog.get_logger(__name__)
 

@@ -19,7 +19,8 @@ from article_mcp.cli.common import EXIT_OK, EXIT_USAGE, CommandContext
 from article_mcp.db.pool import open_database
 from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.registry import HnswOptions, ensure_model
-from article_mcp.worker.pool import SHUTDOWN_GRACE_SECONDS, run_pool
+from article_mcp.errors import InvalidInputError
+from article_mcp.worker.runs import SHUTDOWN_GRACE_SECONDS, run_pool
 
 log = structlog.get_logger(__name__)
 
@@ -54,8 +55,7 @@ async def worker_command(args: argparse.Namespace, ctx: CommandContext) -> int:
         return EXIT_USAGE
     workers = args.workers if args.workers is not None else max(settings.embedding_concurrent_workers, 1)
     if not 1 <= workers <= 64:
-        ctx.errors.print("article-mcp: invalid input: --workers: must be between 1 and 64", markup=False)
-        return EXIT_USAGE
+        raise InvalidInputError("--workers", "must be between 1 and 64")
     settings = settings.model_copy(update={"embedding_concurrent_workers": workers})
     async with open_database(
         settings, migrate=True, max_size=max(settings.database_pool_size, workers + 2)

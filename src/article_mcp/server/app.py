@@ -38,9 +38,11 @@ from article_mcp.db.pool import Database
 from article_mcp.errors import (
     ArticleMcpError,
     NotFoundError,
+    describe,
 )
 from article_mcp.search.service import SearchService
 from article_mcp.server.client_log import ClientLog
+from article_mcp.server.sdk import add_request_handler
 from article_mcp.server.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools, SearchTools
 
 INSTRUCTIONS = """\
@@ -65,7 +67,7 @@ def describe_failure(exc: BaseException) -> str | None:
             rules.append(f"{where}: {error['msg'][:1].lower()}{error['msg'][1:]}")
         return "invalid input: " + "; ".join(rules)
     if isinstance(exc, ArticleMcpError):
-        return f"{exc.label}: {exc.message}"
+        return describe(exc)
     return None
 
 
@@ -104,9 +106,7 @@ def create_server(services: Services) -> ArticleServer:
         instructions=INSTRUCTIONS,
     )
     client_log = ClientLog()
-    server._lowlevel_server.add_request_handler(
-        "logging/setLevel", SetLevelRequestParams, client_log.set_level
-    )
+    add_request_handler(server, "logging/setLevel", SetLevelRequestParams, client_log.set_level)
     _add_tools(server, services, client_log)
     _add_resources(server, services.articles)
     return server
@@ -168,7 +168,7 @@ def _add_resources(server: ArticleServer, articles: ArticleService) -> None:
         cursor = None if page.next_offset is None else str(page.next_offset)
         return ListResourcesResult(resources=resources, next_cursor=cursor)
 
-    server._lowlevel_server.add_request_handler("resources/list", PaginatedRequestParams, list_resources)
+    add_request_handler(server, "resources/list", PaginatedRequestParams, list_resources)
 
 
 def _cursor_offset(cursor: str | None) -> int:
