@@ -26,8 +26,9 @@ import anyio
 import asyncpg
 
 from article_mcp.config import load_settings
+from article_mcp.db.embedded import database_address
 from article_mcp.db.migrate import migrate_to_latest
-from article_mcp.db.pool import connect, database_address
+from article_mcp.db.pool import connect
 from article_mcp.embeddings.backfill import articles_needing_vectors, enqueue_backfill, plan, rollback
 from article_mcp.logs import configure_logging
 

@@ -40,12 +40,13 @@ from pgqueuer import AsyncpgDriver, Queries, QueueManager
 from pgqueuer.domain.types import QueueExecutionMode
 
 from article_mcp.config import Settings
+from article_mcp.db.embedded import EmbeddedServer
 from article_mcp.db.migrate import migrate_to_latest
-from article_mcp.db.pool import Database, EmbeddedServer, create_pool
+from article_mcp.db.pool import Database, create_pool
 from article_mcp.embeddings.providers.base import EmbeddingBatch
 from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.queue import tasks as queue
-from article_mcp.worker.pool import run_pool
+from article_mcp.worker.runs import run_pool
 
 WORKER_COUNTS = (1, 2, 4)
 

@@ -25,8 +25,9 @@ import anyio
 from article_mcp.articles.reindex import reindex
 from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
+from article_mcp.db.embedded import EmbeddedServer
 from article_mcp.db.migrate import migrate_to_latest
-from article_mcp.db.pool import Database, EmbeddedServer, create_pool
+from article_mcp.db.pool import Database, create_pool
 from article_mcp.logs import configure_logging
 from bench_pipeline import load_articles
 

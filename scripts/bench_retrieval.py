@@ -37,7 +37,7 @@ from article_mcp.logs import configure_logging
 from article_mcp.search.fusion import RankedArticle, Ranking, fuse
 from article_mcp.search.models import Leg, SearchMode, SearchRequest, SearchResponse
 from article_mcp.search.service import SearchService
-from article_mcp.worker.pool import embed_now
+from article_mcp.worker.runs import embed_now
 from search_bench_setup import CRANFIELD, fresh_bench
 
 DEPTH = 100

@@ -39,7 +39,8 @@ from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvi
 from article_mcp.embeddings.registry import ModelRecord, record_dimensions
 from article_mcp.logs import configure_logging
 from article_mcp.passages import store as chunk_store
-from article_mcp.passages.chunking import Chunk, count_tokens
+from article_mcp.passages.chunking import Chunk
+from article_mcp.passages.tokens import count_tokens
 from article_mcp.search.models import SearchMode, SearchRequest
 from article_mcp.search.service import QUERIES, SearchService, semantic_sql
 from search_bench_setup import CRANFIELD, fresh_bench

@@ -36,7 +36,7 @@ from article_mcp.config import Settings
 from article_mcp.logs import configure_logging
 from article_mcp.server.app import create_server
 from article_mcp.server.runtime import open_runtime
-from article_mcp.worker import pool as worker
+from article_mcp.worker.runs import run_pool
 
 SLOW_SECONDS = 1.0
 SYNC_SECONDS = 0.2
@@ -59,7 +59,7 @@ async def time_writes(settings: Settings, writes: int) -> list[float]:
         assert runtime.embedding is not None
         if settings.embedding_queue_enabled:
             await tg.start(
-                worker.run_pool, settings, runtime.db, runtime.embedding.provider, runtime.embedding.model
+                run_pool, settings, runtime.db, runtime.embedding.provider, runtime.embedding.model
             )
         timings = []
         async with Client(create_server(runtime.services)) as client:

@@ -17,8 +17,9 @@ import asyncpg
 import pytest
 
 from article_mcp.config import Settings
+from article_mcp.db.embedded import EmbeddedServer
 from article_mcp.db.migrate import migrate_to_latest
-from article_mcp.db.pool import Database, EmbeddedServer, create_pool
+from article_mcp.db.pool import Database, create_pool
 
 TEMPLATE = "article_mcp_template"
 

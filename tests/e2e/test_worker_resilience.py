@@ -14,8 +14,9 @@ import asyncpg
 import pytest
 from anyio.abc import Process
 
+from article_mcp.db.embedded import EmbeddedServer
 from article_mcp.db.migrate import migrate_to_latest
-from article_mcp.db.pool import Database, EmbeddedServer, connect, create_pool
+from article_mcp.db.pool import Database, connect, create_pool
 from tests.conftest import ARTICLE_MCP, cli_env
 from tests.support import worker_runs as runs
 from tests.support.fake_providers import FakeEmbeddingServer

@@ -23,7 +23,7 @@ from article_mcp.errors import InvalidInputError, UnavailableError
 from article_mcp.queue import tasks as queue
 from article_mcp.search.models import SearchRequest, SearchResponse
 from article_mcp.search.service import SearchService
-from article_mcp.worker.pool import embed_now
+from article_mcp.worker.runs import embed_now
 from tests.conftest import TEMPLATE, create_database, drop_database, make_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]

@@ -11,7 +11,7 @@ import pytest
 
 from article_mcp.db.pool import Database
 from article_mcp.queue import tasks as queue
-from article_mcp.worker.pool import embed_now, run_pool
+from article_mcp.worker.runs import embed_now, run_pool
 from tests.support.fake_providers import FakeEmbeddingServer
 from tests.support.queue_writes import delete_article, statuses, write_article
 from tests.support.worker_runs import (

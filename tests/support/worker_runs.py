@@ -16,7 +16,7 @@ from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord, ensure_model
 from article_mcp.passages.chunking import embed_text
-from article_mcp.worker.pool import run_pool
+from article_mcp.worker.runs import run_pool
 from tests.conftest import make_settings
 from tests.support.fake_providers import FakeEmbeddingServer, fake_vector
 from tests.support.queue_writes import CHUNK_OVERLAP, CHUNK_SIZE

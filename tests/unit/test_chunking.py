@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from article_mcp.errors import InvalidInputError
-from article_mcp.passages.chunking import Chunk, chunk_article, chunk_spans, count_tokens, embed_text
+from article_mcp.passages.chunking import Chunk, chunk_article, chunk_spans, embed_text
+from article_mcp.passages.tokens import count_tokens
 
 WORDS = st.sampled_from(
     [

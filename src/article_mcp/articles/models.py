@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from article_mcp.db.rows import Frozen
 from article_mcp.queue.tasks import StatusName
 
 # Computed by the queue module's one status query (see queue.embedding_statuses).
@@ -19,11 +20,7 @@ _STATUS_HELP = (
 )
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class ArticleSummary(_Frozen):
+class ArticleSummary(Frozen):
     """An article without its content, as lists and searches show it."""
 
     slug: str = Field(description="The article's address; pass it to get/update/delete.")
@@ -56,7 +53,7 @@ class ArticleWrite(ArticleSummary):
     )
 
 
-class ArticleDeletion(_Frozen):
+class ArticleDeletion(Frozen):
     """The outcome of a delete."""
 
     slug: str
@@ -64,7 +61,7 @@ class ArticleDeletion(_Frozen):
     cancelled_tasks: int = Field(description="Embedding tasks of the article that were cancelled.")
 
 
-class ArticlePage(_Frozen):
+class ArticlePage(Frozen):
     """One page of a listing, newest first."""
 
     articles: list[ArticleSummary]
@@ -73,7 +70,7 @@ class ArticlePage(_Frozen):
     next_offset: int | None = Field(description="Offset of the next page; null on the last page.")
 
 
-class FolderCount(_Frozen):
+class FolderCount(Frozen):
     """A folder and how many articles it holds."""
 
     folder: str
@@ -81,7 +78,7 @@ class FolderCount(_Frozen):
     total: int = Field(description="Articles in this folder and its subfolders.")
 
 
-class FolderList(_Frozen):
+class FolderList(Frozen):
     """Every folder that holds articles (directly or in a subfolder)."""
 
     folders: list[FolderCount]
@@ -99,7 +96,7 @@ class ArticleMatch(ArticleSummary):
     snippet: str = Field(description="The best matching passage, matches marked with **.")
 
 
-class ArticleMatches(_Frozen):
+class ArticleMatches(Frozen):
     """Articles matching a title or full-text search, best first."""
 
     query: str

@@ -5,7 +5,7 @@ An article is chunked and indexed when it is written, under the settings of that
 change of those settings reaches the others only here. Articles go in batches by id, each
 batch one transaction that holds their row locks: a write arriving meanwhile waits and then
 writes on top of the rebuild, so nothing is lost. The passages are replaced through
-`chunk_store.replace_many`, which rewrites only what differs, so a reindex under unchanged
+`passages.store.replace_many`, which rewrites only what differs, so a reindex under unchanged
 settings writes nothing. Articles whose passage texts changed are queued for embedding with the
 active model (source `reindex`); vectors of texts that stay are kept, as they are stored by
 text hash. A reindex stopped half-way is finished by running it again.
@@ -19,13 +19,12 @@ from collections.abc import Callable, Sequence
 import asyncpg
 from pydantic import Field
 
-from article_mcp.articles.service import chunk_in_thread, write_indexed
+from article_mcp.articles.writes import chunk_in_thread, queue_and_store, write_indexed
 from article_mcp.config import Settings
+from article_mcp.db.rows import Frozen
 from article_mcp.db.sql import Queries
 from article_mcp.passages import store
 from article_mcp.passages.chunking import Chunk
-from article_mcp.queue import tasks
-from article_mcp.queue.admin import Report
 
 QUERIES = Queries("article_mcp.articles", "reindex.sql")
 
@@ -33,7 +32,7 @@ DEFAULT_BATCH_SIZE = 200
 SOURCE = "reindex"
 
 
-class ReindexResult(Report):
+class ReindexResult(Frozen):
     """What a reindex found (a dry run) or changed."""
 
     articles: int = Field(description="articles gone through")
@@ -98,13 +97,9 @@ async def _rebuild(
     indexed = queued = 0
     if not dry_run:
         indexed = await _index_search_vectors(conn, [row["id"] for row in rows], settings)
-        if model_id is not None:
-            queued = len(await _enqueue(conn, changed, model_id, settings))
-        # Last, as in a write: it locks the corpus statistics row until the commit.
-        await store.replace_many(
-            conn,
-            [(row["id"], row["version"], chunks) for row, chunks in passages],
-            text_search_config=settings.text_search_config,
+        articles = [(row["id"], row["version"], chunks) for row, chunks in passages]
+        queued = len(
+            await queue_and_store(conn, settings, model_id, articles, queue_ids=changed, source=SOURCE)
         )
     return {"rechunked": len(changed), "search_vectors": indexed, "queued": queued}
 
@@ -138,8 +133,3 @@ async def _index_search_vectors(conn: asyncpg.Connection, ids: list[int], settin
         for article_id in ids:
             changed += (await write_indexed(conn, QUERIES["index_articles"], [article_id], config))[0]
     return changed
-
-
-async def _enqueue(conn: asyncpg.Connection, ids: list[int], model_id: int, settings: Settings) -> list[int]:
-    max_attempts = tasks.max_attempts(settings.embedding_max_retries)
-    return await tasks.enqueue(conn, ids, model_id, source=SOURCE, max_attempts=max_attempts)

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from article_mcp.db.migrate import QUERIES, load_migrations, migration_state
+from article_mcp.db.migrate import load_migrations, migration_state
+from article_mcp.db.sql import Queries
+
+QUERIES = Queries("article_mcp.db", "verify.sql")
 
 _CREATED = re.compile(
     r"CREATE\s+(?:UNIQUE\s+)?(?P<kind>TABLE|INDEX)\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>[a-z_][a-z0-9_]*)",

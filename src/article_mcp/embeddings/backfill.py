@@ -18,9 +18,9 @@ from pydantic import Field
 
 from article_mcp.config import Settings
 from article_mcp.db.pool import Connection
+from article_mcp.db.rows import Frozen, fetch_one
 from article_mcp.db.sql import Queries
 from article_mcp.errors import InvalidInputError
-from article_mcp.queue.admin import Report, fetch_one
 from article_mcp.queue.tasks import Priority, enqueue
 
 QUERIES = Queries("article_mcp.embeddings", "backfill.sql")
@@ -29,7 +29,7 @@ SOURCE_PREFIX = "backfill:"
 DEFAULT_BATCH_SIZE = 1000
 
 
-class BackfillPlan(Report):
+class BackfillPlan(Frozen):
     """What a backfill of one model faces."""
 
     articles: int = Field(description="articles in all")
@@ -49,7 +49,7 @@ class BackfillPlan(Report):
         return self.missing + self.incomplete
 
 
-class BackfillResult(Report):
+class BackfillResult(Frozen):
     """What a backfill queued."""
 
     run_id: str
@@ -58,7 +58,7 @@ class BackfillResult(Report):
     tasks: int = Field(description="tasks created or merged into")
 
 
-class BackfillRun(Report):
+class BackfillRun(Frozen):
     """A past backfill, as its tasks tell it."""
 
     run_id: str
@@ -71,7 +71,7 @@ class BackfillRun(Report):
     cancelled: int
 
 
-class ModelCoverage(Report):
+class ModelCoverage(Frozen):
     """How much of the corpus has vectors of one model."""
 
     model_id: int
@@ -143,7 +143,7 @@ async def coverage(conn: Connection) -> list[ModelCoverage]:
     return [ModelCoverage(**row) for row in await conn.fetch(QUERIES["coverage"])]
 
 
-class EmbeddingsStatus(Report):
+class EmbeddingsStatus(Frozen):
     """Coverage per model, what the active model still lacks, and the latest backfills."""
 
     active_model: str = Field(description="provider/model the settings select")

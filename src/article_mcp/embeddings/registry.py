@@ -101,7 +101,7 @@ async def record_dimensions(conn: Connection, model: ModelRecord, dims: int) -> 
         )
     async with conn.transaction():
         await conn.execute(QUERIES["lock_model"], model.id)
-        recorded = await conn.fetchval(QUERIES["recorded_dimensions"], model.id)
+        recorded = await recorded_dimensions(conn, model.id)
         if recorded is not None and recorded != dims:
             raise dimension_mismatch(model, recorded, dims)
         if recorded is None:
@@ -109,6 +109,12 @@ async def record_dimensions(conn: Connection, model: ModelRecord, dims: int) -> 
             log.info("model_dimensions_learned", model=model.name, provider=model.provider, dimensions=dims)
         await _create_index(conn, model, dims)
     return dataclasses.replace(model, dimensions=dims)
+
+
+async def recorded_dimensions(conn: Connection, model_id: int) -> int | None:
+    """The dimension learned for the model, None until its first vectors."""
+    dims: int | None = await conn.fetchval(QUERIES["recorded_dimensions"], model_id)
+    return dims
 
 
 def check_dimensions(model: ModelRecord, dims: int) -> None:

@@ -28,7 +28,7 @@ SELECT to_regclass($1) IS NOT NULL;
 
 -- name: create_hnsw_index
 -- The model's partial HNSW index over its vectors cast to its dimension. DDL takes no
--- parameters: {index}, {model_id}, {dims}, {m} and {ef_construction} are put in by models.py,
+-- parameters: {index}, {model_id}, {dims}, {m} and {ef_construction} are put in by registry.py,
 -- each an integer it has checked (the name is built from the model id).
 CREATE INDEX IF NOT EXISTS {index} ON chunk_embeddings
 USING hnsw ((embedding::vector({dims})) vector_cosine_ops)

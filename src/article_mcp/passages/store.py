@@ -26,14 +26,10 @@ from typing import Any
 import asyncpg
 
 from article_mcp.db.sql import Queries
-from article_mcp.errors import ArticleMcpError, ConfigError
+from article_mcp.errors import ConfigError, LexicalIndexError
 from article_mcp.passages.chunking import Chunk
 
 QUERIES = Queries("article_mcp.passages", "store.sql")
-
-
-class LexicalIndexError(ArticleMcpError):
-    """The lexical index is out of step with the chunks; rebuild it."""
 
 
 async def replace_chunks(

@@ -1,4 +1,4 @@
--- Queries of chunk_store.py: the passages of articles and their lexical (BM25) index.
+-- Queries of store.py: the passages of articles and their lexical (BM25) index.
 -- Run inside the transaction that writes the articles, which holds their row locks.
 
 -- name: replace_chunks

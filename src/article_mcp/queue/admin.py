@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from article_mcp.config import Settings
 from article_mcp.db.pool import Connection
+from article_mcp.db.rows import Frozen, fetch_one
 from article_mcp.db.sql import Queries
 from article_mcp.errors import ConflictError, NotFoundError
 from article_mcp.queue import tasks
@@ -30,13 +31,7 @@ QueueState = Literal["running", "paused", "stopped", "synchronous", "disabled"]
 RECENT_FAILURES = 5
 
 
-class Report(BaseModel):
-    """Base of the reports: immutable, built from database rows."""
-
-    model_config = ConfigDict(frozen=True)
-
-
-class TaskCounts(Report):
+class TaskCounts(Frozen):
     """Tasks in each status."""
 
     pending: int = 0
@@ -46,7 +41,7 @@ class TaskCounts(Report):
     cancelled: int = 0
 
 
-class PriorityCounts(Report):
+class PriorityCounts(Frozen):
     """Pending tasks at each priority."""
 
     high: int = 0
@@ -54,7 +49,7 @@ class PriorityCounts(Report):
     low: int = 0
 
 
-class WorkerInfo(Report):
+class WorkerInfo(Frozen):
     """One worker process as it last reported itself."""
 
     worker_id: str
@@ -70,7 +65,7 @@ class WorkerInfo(Report):
     last_error: str | None
 
 
-class FailedTask(Report):
+class FailedTask(Frozen):
     """A task that failed for good."""
 
     task_id: int
@@ -83,7 +78,7 @@ class FailedTask(Report):
     failed_at: datetime
 
 
-class QueueStatus(Report):
+class QueueStatus(Frozen):
     """The state of the embedding queue at a glance."""
 
     state: QueueState = Field(
@@ -107,12 +102,12 @@ class QueueStatus(Report):
 async def queue_status(conn: Connection, settings: Settings) -> QueueStatus:
     """Worker state, task counts, backlog age, workers and recent failures."""
     control = await fetch_one(conn, QUERIES["control"])
-    counts, by_priority = _count_tasks(await conn.fetch(QUERIES["task_counts"]))
+    counts, by_priority = _count_tasks(await task_counts(conn))
     timing = await fetch_one(conn, QUERIES["queue_timing"])
     workers = [
         WorkerInfo(**row) for row in await conn.fetch(QUERIES["workers"], settings.embedding_worker_timeout)
     ]
-    failures = [FailedTask(**row) for row in await conn.fetch(QUERIES["recent_failures"], RECENT_FAILURES)]
+    failures = await recent_failures(conn, RECENT_FAILURES)
     alive = sum(worker.alive for worker in workers)
     return QueueStatus(
         state=_queue_state(settings, paused=control["paused"], workers_alive=alive),
@@ -126,6 +121,24 @@ async def queue_status(conn: Connection, settings: Settings) -> QueueStatus:
         recent_failures=failures,
         **timing,
     )
+
+
+async def task_counts(conn: Connection) -> list[asyncpg.Record]:
+    """Rows of (priority, status, tasks) over the whole queue."""
+    return await conn.fetch(QUERIES["task_counts"])
+
+
+async def recent_failures(conn: Connection, limit: int) -> list[FailedTask]:
+    """The latest failed tasks, newest first."""
+    return [FailedTask(**row) for row in await conn.fetch(QUERIES["recent_failures"], limit)]
+
+
+async def task_row(conn: Connection, task_id: int) -> asyncpg.Record:
+    """One task with its article's slug; NotFoundError when there is none."""
+    row = await conn.fetchrow(QUERIES["task"], task_id)
+    if row is None:
+        raise NotFoundError(f"task {task_id} does not exist")
+    return row
 
 
 def counts_by(rows: Sequence[asyncpg.Record], key: str) -> dict[str, TaskCounts]:
@@ -156,7 +169,7 @@ def _queue_state(settings: Settings, *, paused: bool, workers_alive: int) -> Que
     return "running" if workers_alive else "stopped"
 
 
-class StuckTask(Report):
+class StuckTask(Frozen):
     """A processing task whose lease expired or that has run too long."""
 
     task_id: int
@@ -180,7 +193,7 @@ async def stuck_tasks(conn: Connection, *, older_than_minutes: int) -> list[Stuc
 # something; the `queue` CLI confirms the destructive ones first.
 
 
-class ResetResult(Report):
+class ResetResult(Frozen):
     """What `reset-stuck` did with each stuck task."""
 
     requeued: int = Field(description="put back to pending")
@@ -189,14 +202,14 @@ class ResetResult(Report):
     cancelled: int = Field(description="of deleted articles: cancelled")
 
 
-class RetryResult(Report):
+class RetryResult(Frozen):
     """What `retry` did."""
 
     pending_ids: list[int] = Field(description="the pending tasks that now carry the retried work")
     merged: int = Field(description="retried tasks merged into another pending task of their article")
 
 
-class ControlState(Report):
+class ControlState(Frozen):
     """The pause switch of every worker."""
 
     paused: bool
@@ -230,9 +243,7 @@ async def reset_stuck(conn: Connection, *, older_than_minutes: int) -> ResetResu
 
 async def retry_task(conn: Connection, task_id: int) -> RetryResult:
     """Requeue one failed or cancelled task, whatever its attempts."""
-    task = await conn.fetchrow(QUERIES["task"], task_id)
-    if task is None:
-        raise NotFoundError(f"task {task_id} does not exist")
+    task = await task_row(conn, task_id)
     if task["status"] not in ("failed", "cancelled"):
         raise ConflictError(f"task {task_id} is {task['status']}: only failed or cancelled tasks are retried")
     if task["slug"] is None:
@@ -269,14 +280,3 @@ async def clear_pending(conn: Connection) -> int:
     """Cancel every pending task; return how many."""
     cancelled: int = await conn.fetchval(QUERIES["cancel_pending"])
     return cancelled
-
-
-async def fetch_one(conn: Connection, sql: str, *args: Any) -> asyncpg.Record:
-    """The one row a statement returns (every query given here returns exactly one)."""
-    try:
-        row = await conn.fetchrow(sql, *args)
-    except asyncpg.UniqueViolationError as exc:
-        # A write enqueued a pending task for the same article in between: nothing changed.
-        raise ConflictError("the queue changed during the command; run it again") from exc
-    assert row is not None
-    return row

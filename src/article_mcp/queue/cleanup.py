@@ -15,7 +15,10 @@ from dataclasses import dataclass
 import asyncpg
 
 from article_mcp.db.pool import Connection
-from article_mcp.queue.tasks import QUERIES, enqueue
+from article_mcp.db.sql import Queries
+from article_mcp.queue.tasks import enqueue
+
+QUERIES = Queries("article_mcp.queue", "cleanup.sql")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 The verdict is the worst of a few checks on the queue status report, each with a documented
 threshold (see `HealthThresholds` and the README's Monitor section). The CLI turns it into exit code
-0, 1 or 2 so cron jobs and monitors can act on it.
+0, 1 or 5 so cron jobs and monitors can act on it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pydantic import Field
 
 from article_mcp.config import Settings
 from article_mcp.db.pool import Connection
-from article_mcp.queue.admin import QueueStatus, Report, queue_status
+from article_mcp.db.rows import Frozen
+from article_mcp.queue.admin import QueueStatus, queue_status
 
 HealthStatus = Literal["healthy", "degraded", "unhealthy"]
 _RANK: dict[HealthStatus, int] = {"healthy": 0, "degraded": 1, "unhealthy": 2}
@@ -44,7 +45,7 @@ class Finding:
     recommendation: str
 
 
-class HealthReport(Report):
+class HealthReport(Frozen):
     """The verdict, why, and what to do, with the status report it was drawn from."""
 
     status: HealthStatus

@@ -10,15 +10,14 @@ from typing import Any
 from pydantic import Field
 
 from article_mcp.db.pool import Connection
+from article_mcp.db.rows import Frozen, fetch_one
 from article_mcp.db.sql import Queries
-from article_mcp.errors import NotFoundError
-from article_mcp.queue.admin import QUERIES as ADMIN_QUERIES
-from article_mcp.queue.admin import FailedTask, Report, TaskCounts, counts_by, fetch_one
+from article_mcp.queue.admin import FailedTask, TaskCounts, counts_by, recent_failures, task_counts, task_row
 
 QUERIES = Queries("article_mcp.queue", "reports.sql")
 
 
-class HourActivity(Report):
+class HourActivity(Frozen):
     """Tasks created and finished in one hour."""
 
     hour: datetime
@@ -28,7 +27,7 @@ class HourActivity(Report):
     tokens: int
 
 
-class QueueStats(Report):
+class QueueStats(Frozen):
     """Task breakdowns and the last 24 hours, hour by hour."""
 
     by_priority: dict[str, TaskCounts]
@@ -41,7 +40,7 @@ class QueueStats(Report):
 async def queue_stats(conn: Connection) -> QueueStats:
     """Breakdowns by priority, source, model and error kind, and 24 h of activity."""
     return QueueStats(
-        by_priority=counts_by(await conn.fetch(ADMIN_QUERIES["task_counts"]), "priority"),
+        by_priority=counts_by(await task_counts(conn), "priority"),
         by_source=counts_by(await conn.fetch(QUERIES["tasks_by_source"]), "source"),
         by_model=counts_by(await conn.fetch(QUERIES["tasks_by_model"]), "model"),
         failed_by_kind={
@@ -51,7 +50,7 @@ async def queue_stats(conn: Connection) -> QueueStats:
     )
 
 
-class QueueMetrics(Report):
+class QueueMetrics(Frozen):
     """How the workers performed over a window of hours (times in seconds or milliseconds)."""
 
     window_hours: int
@@ -100,7 +99,7 @@ async def queue_metrics(conn: Connection, *, hours: int) -> QueueMetrics:
     )
 
 
-class TaskSummary(Report):
+class TaskSummary(Frozen):
     """One line about a task."""
 
     task_id: int
@@ -121,7 +120,7 @@ async def recent_tasks(conn: Connection, *, limit: int) -> list[TaskSummary]:
     return [TaskSummary(**row) for row in await conn.fetch(QUERIES["recent_tasks"], limit)]
 
 
-class FailureGroup(Report):
+class FailureGroup(Frozen):
     """Failed tasks sharing one error."""
 
     error_kind: str
@@ -132,7 +131,7 @@ class FailureGroup(Report):
     task_ids: list[int] = Field(description="up to five of them, newest first")
 
 
-class FailureReport(Report):
+class FailureReport(Frozen):
     """Failed tasks grouped by error, and each of them when details are asked for."""
 
     groups: list[FailureGroup]
@@ -142,11 +141,11 @@ class FailureReport(Report):
 async def failed_tasks(conn: Connection, *, details: int = 0) -> FailureReport:
     """Failures grouped by error, most frequent first; with `details`, that many tasks too."""
     groups = [FailureGroup(**row) for row in await conn.fetch(QUERIES["failure_groups"])]
-    tasks = [FailedTask(**row) for row in await conn.fetch(ADMIN_QUERIES["recent_failures"], details)]
+    tasks = await recent_failures(conn, details)
     return FailureReport(groups=groups, tasks=tasks)
 
 
-class AuditEntry(Report):
+class AuditEntry(Frozen):
     """One line of the audit log."""
 
     timestamp: datetime
@@ -158,7 +157,7 @@ class AuditEntry(Report):
     metadata: dict[str, Any]
 
 
-class TaskDetail(Report):
+class TaskDetail(Frozen):
     """Everything known about one task, with its audit log."""
 
     task_id: int
@@ -190,8 +189,6 @@ class TaskDetail(Report):
 
 async def inspect_task(conn: Connection, task_id: int) -> TaskDetail:
     """One task and its audit log, oldest entry first."""
-    row = await conn.fetchrow(ADMIN_QUERIES["task"], task_id)
-    if row is None:
-        raise NotFoundError(f"task {task_id} does not exist")
+    row = await task_row(conn, task_id)
     audit = [AuditEntry(**entry) for entry in await conn.fetch(QUERIES["task_audit"], task_id)]
     return TaskDetail(**row, audit=audit)

@@ -10,7 +10,7 @@ Only vectors of the active model are searched, through its partial HNSW index. W
 semantic search is off, nothing is embedded yet, or the provider fails or is too slow for
 the query's vector, `hybrid` answers from full text alone and says so (`fallback`, `notice`);
 `semantic` raises, since it has nothing else to offer. The service calls the provider for
-query vectors only, remembered briefly (see query_embeddings.py).
+query vectors only, remembered briefly (see query_vectors.py).
 """
 
 from __future__ import annotations
@@ -23,14 +23,19 @@ import structlog
 
 from article_mcp.articles.models import EmbeddingStatus
 from article_mcp.articles.rules import check_folder, check_query, check_tags
-from article_mcp.articles.service import pooled_connection
 from article_mcp.config import Settings
-from article_mcp.db.pool import Database
+from article_mcp.db.pool import Database, pooled_connection
 from article_mcp.db.sql import Queries
-from article_mcp.embeddings import registry as models
+from article_mcp.embeddings import registry
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
-from article_mcp.errors import InvalidInputError, PermanentProviderError, ProviderError, UnavailableError
+from article_mcp.errors import (
+    InvalidInputError,
+    PermanentProviderError,
+    ProviderError,
+    SemanticUnavailableError,
+    UnavailableError,
+)
 from article_mcp.queue import tasks
 from article_mcp.search.fusion import Candidate, ChunkHit, Ranking, Vector, diversify, fuse, rank_articles
 from article_mcp.search.models import Leg, MatchedBy, Passage, SearchHit, SearchRequest, SearchResponse
@@ -45,10 +50,6 @@ DEPTH_PER_RESULT = 3
 MIN_DEPTH = 30
 
 DISABLED = "semantic search is disabled on this server (SEMANTIC_SEARCH_ENABLED=false)"
-
-
-class SemanticUnavailableError(Exception):
-    """Why the semantic leg cannot run now (a sentence for the `notice`)."""
 
 
 class SearchService:
@@ -123,7 +124,7 @@ class SearchService:
         except SemanticUnavailableError as exc:
             if mode == "hybrid":
                 return [], f"{exc}: results come from full text alone"
-            if str(exc) == DISABLED:
+            if exc.reason == "disabled":
                 raise InvalidInputError("mode", f"{DISABLED}; use fulltext or hybrid") from exc
             raise UnavailableError(f"semantic search is unavailable: {exc}; use mode=fulltext") from exc
 
@@ -131,14 +132,18 @@ class SearchService:
 
     async def _query_vectors(self, queries: Sequence[str]) -> list[Vector]:
         if self._embedder is None or self._model is None:
-            raise SemanticUnavailableError(DISABLED)
+            raise SemanticUnavailableError("disabled", DISABLED)
         dims = await self._dimensions()
         if dims is None:
-            raise SemanticUnavailableError(f"nothing has been embedded with model {self._model.name} yet")
+            raise SemanticUnavailableError(
+                "not_embedded", f"nothing has been embedded with model {self._model.name} yet"
+            )
         try:
             vectors = await self._embedder.embed(queries)
         except ProviderError as exc:
-            raise SemanticUnavailableError(f"the embedding provider failed: {exc.message}") from exc
+            raise SemanticUnavailableError(
+                "provider_failed", f"the embedding provider failed: {exc.message}"
+            ) from exc
         if any(len(v) != dims for v in vectors):
             raise PermanentProviderError(
                 f"model {self._model.name} now returns {len(vectors[0])}-dimensional vectors but its "
@@ -150,7 +155,7 @@ class SearchService:
         # The worker learns the dimension from the first vectors; until then there is no index.
         if self._dims is None and self._model is not None:
             async with pooled_connection(self._db) as conn:
-                self._dims = await conn.fetchval(models.QUERIES["recorded_dimensions"], self._model.id)
+                self._dims = await registry.recorded_dimensions(conn, self._model.id)
         return self._dims
 
     async def _semantic(
@@ -161,7 +166,9 @@ class SearchService:
         sql = semantic_sql(self._model.id, self._dims)
         rankings = []
         for vector in vectors:
-            rows = await conn.fetch(sql, vector, depth * request.passages, request.folder, request.tags)
+            rows = await conn.fetch(
+                sql, vector, depth * request.passages, request.folder or None, request.tags
+            )
             rankings.append(_ranking("semantic", rows, depth, request.passages))
         return rankings
 
@@ -178,7 +185,7 @@ class SearchService:
                 settings.bm25_k1,
                 settings.bm25_b,
                 depth * request.passages,
-                request.folder,
+                request.folder or None,  # the SQL takes NULL for every folder
                 request.tags,
             )
             rankings.append(_ranking("fulltext", rows, depth, request.passages))
@@ -255,12 +262,11 @@ def semantic_sql(model_id: int, dims: int) -> str:
 
 def validated(request: SearchRequest) -> SearchRequest:
     """The request with its text checked and trimmed; '' as folder means every folder."""
-    folder = check_folder(request.folder, "folder") if request.folder else None
     return request.model_copy(
         update={
             "query": check_query(request.query),
             "multi_query": [check_query(q, "multi_query") for q in request.multi_query],
-            "folder": folder,
+            "folder": check_folder(request.folder),
             "tags": check_tags(request.tags),
         }
     )

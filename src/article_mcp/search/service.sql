@@ -1,4 +1,4 @@
--- Queries of search.py: passages ranked by BM25 and by vector distance, and what results show.
+-- Queries of service.py: passages ranked by BM25 and by vector distance, and what results show.
 -- Filters: $folder NULL for any folder, else that folder and its subfolders; $tags '{}' for
 -- any tags, else articles carrying all of them. no_rag articles have no chunks: never found.
 

@@ -11,15 +11,15 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from article_mcp.articles.service import AfterWrite, ArticleService, pooled_connection
+from article_mcp.articles.service import AfterWrite, ArticleService
 from article_mcp.config import Settings
-from article_mcp.db.pool import CONNECTION_ERRORS, Database, open_database
+from article_mcp.db.pool import CONNECTION_ERRORS, Database, open_database, pooled_connection
 from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import HnswOptions, ModelRecord, ensure_model
 from article_mcp.search.service import SearchService
 from article_mcp.server.app import Services
-from article_mcp.worker.pool import embed_now
+from article_mcp.worker.runs import embed_now
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from article_mcp.errors import (
     ProviderError,
     RateLimitedError,
     TransientProviderError,
+    describe,
 )
 from article_mcp.passages.chunking import embed_text
 from article_mcp.queue.tasks import (
@@ -235,7 +236,7 @@ class BatchRunner:
             except CONNECTION_ERRORS as exc:
                 if time.monotonic() + WRITE_RETRY_SECONDS > deadline:
                     raise
-                log.warning("write_retry", error=str(exc) or type(exc).__name__)
+                log.warning("write_retry", error=describe(exc))
                 await anyio.sleep(WRITE_RETRY_SECONDS)
 
     async def _settle_error(self, slot: WorkerSlot, tasks: Sequence[ClaimedTask], exc: ProviderError) -> int:

@@ -1,4 +1,4 @@
--- The worker processes as the database sees them (worker_status.py): one row each in
+-- The worker processes as the database sees them (heartbeat.py): one row each in
 -- embedding_worker_status, and their heartbeat, which in one statement also extends the leases
 -- of work in flight and writes the audit events and per-batch performance rows gathered since
 -- the last beat (bulk inserts, never one per event).

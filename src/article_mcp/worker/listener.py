@@ -14,7 +14,7 @@ import asyncpg
 import structlog
 
 from article_mcp.db.pool import connect
-from article_mcp.errors import DatabaseUnavailableError
+from article_mcp.errors import DatabaseUnavailableError, describe
 from article_mcp.queue.tasks import NOTIFY_CHANNEL
 
 log = structlog.get_logger(__name__)
@@ -43,7 +43,7 @@ async def listen(dsn: str, wake: Callable[[], None], check_seconds: float) -> No
             await _hold(conn, wake, check_seconds)
         except Exception as exc:
             # Whatever went wrong, a new connection is the way on; the workers poll meanwhile.
-            log.warning("listener_lost", error=str(exc) or type(exc).__name__)
+            log.warning("listener_lost", error=describe(exc))
             await anyio.sleep(delay)
         finally:
             conn.terminate()

@@ -25,22 +25,19 @@ from dataclasses import asdict
 import anyio
 import structlog
 from anyio import CancelScope
-from anyio.abc import TaskStatus
 
 from article_mcp.config import Settings
 from article_mcp.db.pool import CONNECTION_ERRORS, Connection, Database
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
+from article_mcp.errors import describe
 from article_mcp.queue.cleanup import cleanup
 from article_mcp.queue.tasks import ClaimedTask, SettleReason, claim, max_attempts, reap_expired, reuse_plans
 from article_mcp.worker.batch import BatchRunner
 from article_mcp.worker.heartbeat import WorkerBook, WorkerSlot, mark_dead_workers, new_worker_id
-from article_mcp.worker.listener import listen
 
 log = structlog.get_logger(__name__)
 
-# How long a shutting-down worker may take to finish its batch before it is released.
-SHUTDOWN_GRACE_SECONDS = 30.0
 # Bound on the database work done while stopping (release, final heartbeat).
 STOP_TIMEOUT_SECONDS = 10.0
 # The longest a heartbeat waits: leases are extended well before they run out.
@@ -160,7 +157,7 @@ class WorkerPool:
             return await self.runner.run(slot, tasks, claim_next=claim_next, conn=conn)
         except Exception as exc:
             # Counted as an attempt, so a task that keeps breaking the worker ends up failed.
-            await self._give_back(slot, "transient", f"worker error: {str(exc) or type(exc).__name__}")
+            await self._give_back(slot, "transient", f"worker error: {describe(exc)}")
             raise
         except BaseException:
             await self._give_back(slot, "released", "released at shutdown")
@@ -173,14 +170,12 @@ class WorkerPool:
             try:
                 await self.runner.give_back(slot, reason, message)
             except Exception as exc:
-                log.warning(
-                    "give_back_failed", worker_id=slot.worker_id, error=str(exc) or type(exc).__name__
-                )
+                log.warning("give_back_failed", worker_id=slot.worker_id, error=describe(exc))
         # Not given back (no database): the leases run out and any worker reaps them.
         slot.in_flight = ()
 
     def _note_failure(self, slot: WorkerSlot, exc: Exception, failures: int) -> None:
-        slot.last_error = str(exc) or type(exc).__name__
+        slot.last_error = describe(exc)
         if isinstance(exc, CONNECTION_ERRORS):
             log.warning("database_unreachable", worker_id=slot.worker_id, error=slot.last_error)
         else:
@@ -201,7 +196,7 @@ class WorkerPool:
             try:
                 await self.beat()
             except Exception as exc:
-                log.warning("heartbeat_failed", error=str(exc) or type(exc).__name__)
+                log.warning("heartbeat_failed", error=describe(exc))
 
     async def beat(self) -> None:
         """One heartbeat; wakes the workers when the queue resumes or expired leases come back."""
@@ -226,7 +221,7 @@ class WorkerPool:
         try:
             await self.beat()
         except Exception as exc:
-            log.warning("worker_registration_failed", error=str(exc) or type(exc).__name__)
+            log.warning("worker_registration_failed", error=describe(exc))
 
     async def cleanup_loop(self) -> None:
         """Remove what retention no longer keeps: soon after start, then every
@@ -242,7 +237,7 @@ class WorkerPool:
                     )
                 log.info("cleanup_done", **asdict(result))
             except Exception as exc:
-                log.warning("cleanup_failed", error=str(exc) or type(exc).__name__)
+                log.warning("cleanup_failed", error=describe(exc))
             await anyio.sleep(self.settings.embedding_cleanup_interval * 3600)
 
     async def stop_on(self, shutdown: anyio.Event, workers: CancelScope, grace: float) -> None:
@@ -267,76 +262,4 @@ class WorkerPool:
                 async with self.db.pool.acquire() as conn:
                     await self.book.beat(conn, self.lease_ms)
             except Exception as exc:
-                log.warning("final_heartbeat_failed", error=str(exc) or type(exc).__name__)
-
-
-async def run_pool(
-    settings: Settings,
-    db: Database,
-    provider: EmbeddingProvider,
-    model: ModelRecord,
-    *,
-    shutdown: anyio.Event | None = None,
-    grace: float = SHUTDOWN_GRACE_SECONDS,
-    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
-) -> None:
-    """Run EMBEDDING_CONCURRENT_WORKERS workers until cancelled (or `shutdown` is set).
-
-    Started with `task_group.start(run_pool, ...)`, it reports started once every worker is
-    registered. Returns at once when there are no workers to run.
-    """
-    if settings.embedding_concurrent_workers == 0 or not settings.semantic_search_enabled:
-        task_status.started()
-        return
-    pool = WorkerPool.create(settings, db, provider, model, workers=settings.embedding_concurrent_workers)
-    try:
-        async with anyio.create_task_group() as background:
-            await pool.register()
-            for slot in pool.book.slots:
-                pool.book.event("info", "worker_started", "worker started", slot.worker_id)
-            background.start_soon(listen, db.dsn, pool.wake, min(pool.poll_seconds, MAX_HEARTBEAT_SECONDS))
-            background.start_soon(pool.heartbeat_loop)
-            background.start_soon(pool.cleanup_loop)
-            task_status.started()
-            async with anyio.create_task_group() as workers:
-                for slot in pool.book.slots:
-                    workers.start_soon(pool.work, slot)
-                if shutdown is not None:
-                    workers.start_soon(pool.stop_on, shutdown, workers.cancel_scope, grace)
-            background.cancel_scope.cancel()
-    finally:
-        await pool.finish()
-
-
-async def embed_now(
-    settings: Settings,
-    db: Database,
-    provider: EmbeddingProvider,
-    model: ModelRecord,
-    task_ids: Sequence[int],
-) -> None:
-    """Embed just-enqueued tasks right away (EMBEDDING_QUEUE_ENABLED=false), as a worker would.
-
-    Never raises for the provider or the database: the write is already committed, and a task
-    that could not run stays queued (retried by a worker, or by `embeddings backfill`).
-    """
-    pool = WorkerPool.create(settings, db, provider, model, workers=1)
-    [slot] = pool.book.slots
-    slot.worker_id = f"sync:{pool.book.hostname}:{pool.book.pid}"
-    try:
-        async with db.pool.acquire() as conn:
-            tasks = await claim(
-                conn,
-                slot.worker_id,
-                model.id,
-                limit=max(len(task_ids), 1),
-                lease_ms=pool.lease_ms,
-                task_ids=task_ids,
-            )
-        if tasks:
-            await pool.run_claimed(slot, tasks)
-        slot.state = "idle"
-        async with db.pool.acquire() as conn:
-            await pool.book.beat(conn, pool.lease_ms)
-    except Exception as exc:
-        log.warning("embed_now_failed", error=str(exc) or type(exc).__name__, tasks=list(task_ids))
+                log.warning("final_heartbeat_failed", error=describe(exc))

@@ -30,8 +30,9 @@ from article_mcp.errors import (
     ProviderError,
     RateLimitedError,
     TransientProviderError,
+    describe,
 )
-from article_mcp.passages.chunking import count_tokens
+from article_mcp.passages.tokens import count_tokens
 
 # Statuses below 500 that still mean "try again": request timeout, conflict, too early.
 TRANSIENT_STATUSES = frozenset({408, 409, 425})
@@ -123,7 +124,7 @@ class HttpProvider(ABC):
         except httpx.TimeoutException as exc:
             raise TransientProviderError(self._timeout_message(exc)) from exc
         except httpx.HTTPError as exc:
-            reason = scrub(str(exc).strip() or type(exc).__name__, self._secret)
+            reason = scrub(describe(exc), self._secret)
             raise TransientProviderError(f"cannot reach {self.where}: {reason}") from exc
         if response.is_error:
             raise self._status_error(response)
