@@ -180,7 +180,8 @@ class ArticleService(ArticleEditor, VersionReads):
         async with pooled_connection(self._db, transaction=True) as conn:
             current = None if deleted else await conn.fetchrow(QUERIES["lock_article"], slug)
             if current is None:
-                row, task_id = await self._revive(conn, slug, version, expected_version, note)
+                tracked = await tracked_article(conn, slug, deleted=True, asked_deleted=deleted)
+                row, task_id = await self._revive(conn, slug, tracked, version, expected_version, note)
                 changed = list(ALL_FIELDS)
             else:
                 past = await _past(conn, slug, current["id"], version)
@@ -198,10 +199,15 @@ class ArticleService(ArticleEditor, VersionReads):
         return await self._written(row, task_id, changed)
 
     async def _revive(
-        self, conn: asyncpg.Connection, slug: str, version: int, expected: int | None, note: Note
+        self,
+        conn: asyncpg.Connection,
+        slug: str,
+        tracked: history.Tracked,
+        version: int,
+        expected: int | None,
+        note: Note,
     ) -> tuple[asyncpg.Record, int | None]:
         """Bring the deleted article with this slug back as it was at `version`."""
-        tracked = await tracked_article(conn, slug, deleted=True)
         past = await _past(conn, slug, tracked.article_id, version)
         check_expected(slug, tracked.version, expected)
         taken = await conn.fetchrow(QUERIES["lock_article"], slug)

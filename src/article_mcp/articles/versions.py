@@ -67,11 +67,15 @@ class VersionReads:
         )
 
 
-async def tracked_article(conn: asyncpg.Connection, slug: str, *, deleted: bool) -> history.Tracked:
-    """The article this slug names (see `history.find`), or a NotFoundError saying so."""
+async def tracked_article(
+    conn: asyncpg.Connection, slug: str, *, deleted: bool, asked_deleted: bool | None = None
+) -> history.Tracked:
+    """The article this slug names (see `history.find`), or a NotFoundError saying so, worded
+    for what the caller asked (`asked_deleted`, when it differs from the look-up's `deleted`)."""
     tracked = await history.find(conn, slug, deleted=deleted)
     if tracked is None:
-        kind = "deleted article" if deleted else "article, live or deleted,"
+        only_deleted = deleted if asked_deleted is None else asked_deleted
+        kind = "deleted article" if only_deleted else "article, live or deleted,"
         raise NotFoundError(f"slug: no {kind} has the slug {slug!r}")
     return tracked
 
