@@ -13,7 +13,8 @@ import pytest
 from article_mcp.articles import history
 from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
-from article_mcp.db.pool import Database
+from article_mcp.db.migrate import migrate, migrate_to_latest
+from article_mcp.db.pool import Database, create_pool
 from article_mcp.errors import ConflictError, InvalidInputError, NotFoundError
 from tests.conftest import make_settings
 from tests.integration.test_articles import LONG_TEXT, count, tasks_of
@@ -332,3 +333,33 @@ async def test_message_and_author_follow_the_rules(service: ArticleService) -> N
     written = await service.create("Notes", "x", message="  ", author=" agent ")
     [version] = (await service.list_versions(written.slug)).versions
     assert (version.message, version.author) == (None, "agent")
+
+
+async def test_articles_written_before_history_start_it_with_their_state(
+    empty_database_url: str, tmp_path: Any
+) -> None:
+    await migrate(empty_database_url, target=2)
+    conn = await asyncpg.connect(empty_database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO articles (slug, title, content, content_hash, version)"
+            " VALUES ('old', 'Old', 'old text', 'h', 4)"
+        )
+    finally:
+        await conn.close()
+    await migrate_to_latest(empty_database_url)
+
+    pool = await create_pool(empty_database_url, min_size=1, max_size=2)
+    try:
+        settings = make_settings(empty_database_url, article_mcp_data_dir=tmp_path)
+        service = ArticleService(settings, Database(pool=pool, dsn=empty_database_url), None)
+        [begun] = (await service.list_versions("old")).versions
+        assert (begun.version, begun.operation, begun.title) == (4, "update", "Old")
+        assert begun.message is not None and "history begins here" in begun.message
+        assert (await service.update("old", content="new text", expected_version=4)).version == 5
+        assert (await service.get_version("old", 5, diff_against=4)).diff == (
+            "--- old@4\n+++ old@5\n@@ -1 +1 @@\n-old text\n\\ No newline at end of file\n"
+            "+new text\n\\ No newline at end of file\n"
+        )
+    finally:
+        await pool.close()

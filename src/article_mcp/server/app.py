@@ -147,20 +147,25 @@ def _add_history(server: ArticleServer, tools: HistoryTools) -> None:
     ]
     for fn, title, hints in table:
         server.add_tool(fn, title=title, annotations=hints, description=inspect.cleandoc(fn.__doc__ or ""))
-    server.resource(
-        "article://{slug}/versions",
-        name="article-versions",
-        title="Article versions",
-        description="The article's newest versions (up to 100) as JSON, as list_versions returns them.",
-        mime_type="application/json",
-    )(tools.versions_resource)
-    server.resource(
-        "article://{slug}/versions/{n}",
-        name="article-version",
-        title="Article version",
-        description="The markdown content of version n of the article.",
-        mime_type="text/markdown",
-    )(tools.version_resource)
+    resources: list[tuple[str, str, str, str, Callable[..., Any]]] = [
+        (
+            "article://{slug}/versions",
+            "article-versions",
+            "The article's newest versions (up to 100) as JSON, as list_versions returns them.",
+            "application/json",
+            tools.versions_resource,
+        ),
+        (
+            "article://{slug}/versions/{n}",
+            "article-version",
+            "The markdown content of version n of the article.",
+            "text/markdown",
+            tools.version_resource,
+        ),
+    ]
+    for uri, name, description, mime_type, read in resources:
+        title = name.replace("-", " ").capitalize()
+        server.resource(uri, name=name, title=title, description=description, mime_type=mime_type)(read)
 
 
 def _add_resources(server: ArticleServer, articles: ArticleService) -> None:
