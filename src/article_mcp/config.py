@@ -109,6 +109,8 @@ class Settings(BaseSettings):
 
     # Articles
     article_max_bytes: PositiveInt = 1_000_000
+    # Versions kept per article, the newest; older ones are pruned at each write (0: all).
+    article_history_max_versions: NonNegativeInt = 0
 
     # Server
     http_host: str = "127.0.0.1"

@@ -18,6 +18,8 @@ FOLDER_SEGMENT_MAX_LENGTH = 64
 TAG_MAX_LENGTH = 64
 MAX_TAGS = 32
 QUERY_MAX_LENGTH = 1000
+MESSAGE_MAX_LENGTH = 1000
+AUTHOR_MAX_LENGTH = 200
 
 # Besides letters, marks and digits (any script): what folder names and tags may contain.
 _FOLDER_PUNCTUATION = frozenset(" -_.")
@@ -109,6 +111,13 @@ def check_tags(tags: Iterable[str]) -> list[str]:
     if len(cleaned) > MAX_TAGS:
         raise InvalidInputError("tags", f"at most {MAX_TAGS} tags")
     return cleaned
+
+
+def check_note(value: str | None, field: str, max_length: int) -> str | None:
+    """An optional note of a write (`message`, `author`): trimmed; empty means none."""
+    if value is None or not value.strip():
+        return None
+    return check_line(value, field, max_length)
 
 
 def check_query(query: str, field: str = "query") -> str:

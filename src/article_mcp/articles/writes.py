@@ -89,6 +89,30 @@ async def insert_with_free_slug(
     raise ConflictError("title: too many articles are being created with this title at once; retry")
 
 
+async def revive(
+    conn: asyncpg.Connection, article_id: int, slug: str, version: int, past: asyncpg.Record, config: str
+) -> asyncpg.Record:
+    """Insert a deleted article again, under its id, with the fields of a past version."""
+    fields = (
+        past["title"],
+        past["content"],
+        past["folder"],
+        past["tags"],
+        past["no_rag"],
+        past["content_hash"],
+    )
+    try:
+        async with conn.transaction():  # a savepoint: the caller's error leaves nothing behind
+            return await write_indexed(
+                conn, QUERIES["revive_article"], article_id, slug, version, *fields, config
+            )
+    except asyncpg.UniqueViolationError:
+        raise ConflictError(
+            f"slug: {slug!r} was taken, or the article restored, by another write meanwhile; "
+            "get_article or list_versions shows how things stand now"
+        ) from None
+
+
 async def write_indexed(conn: asyncpg.Connection, query: str, *args: Any) -> asyncpg.Record:
     """Run an article write indexing the whole text, or its start if the vector is too large."""
     try:

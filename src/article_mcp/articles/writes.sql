@@ -16,3 +16,17 @@ VALUES (
 )
 RETURNING id, slug, title, folder, tags, no_rag, version, octet_length(content) AS size_bytes,
           created_at, updated_at;
+
+-- name: revive_article
+-- Bring deleted article $1 back (its id kept, so its history goes on) under slug $2 as version
+-- $3 with title $4, content $5, folder $6, tags $7, no_rag $8, content_hash $9; text search
+-- config $10, and $11 as $9 of insert_article.
+INSERT INTO articles (id, slug, version, title, content, folder, tags, no_rag, content_hash, search_tsv)
+OVERRIDING SYSTEM VALUE
+VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9,
+    setweight(to_tsvector($10::regconfig, $4), 'A')
+    || setweight(to_tsvector($10::regconfig, CASE WHEN $11::int IS NULL THEN $5 ELSE left($5, $11) END), 'B')
+)
+RETURNING id, slug, title, folder, tags, no_rag, version, octet_length(content) AS size_bytes,
+          created_at, updated_at;

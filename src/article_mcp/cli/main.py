@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import anyio
 from rich.console import Console
 
+from article_mcp.cli import articles as articles_commands
 from article_mcp.cli import check as check_commands
 from article_mcp.cli import db as db_commands
 from article_mcp.cli import demo as demo_commands
@@ -59,6 +60,7 @@ COMMAND_MODULES = (
     serve_commands,
     worker_commands,
     db_commands,
+    articles_commands,
     queue_commands,
     embeddings_commands,
     demo_commands,

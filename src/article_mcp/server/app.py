@@ -42,6 +42,7 @@ from article_mcp.errors import (
 )
 from article_mcp.search.service import SearchService
 from article_mcp.server.client_log import ClientLog
+from article_mcp.server.history_tools import HistoryTools
 from article_mcp.server.sdk import add_request_handler
 from article_mcp.server.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools, SearchTools
 
@@ -53,6 +54,10 @@ Markdown articles in folders, searchable by words and by meaning.
   'ready'); its default hybrid mode also finds just-written articles by their words.
 - Writes return at once; embedding runs in the background (queue_status shows the queue).
 - Articles are also resources: article://{slug}.
+- Every write is a version: list_versions and get_version read the history (with diffs),
+  restore_version undoes a change or a delete. Pass the `version` you read as
+  expected_version to update_article, delete_article or restore_version so that you never
+  overwrite another writer's change unseen.
 """
 
 RESOURCE_PAGE = 100
@@ -109,6 +114,7 @@ def create_server(services: Services) -> ArticleServer:
     add_request_handler(server, "logging/setLevel", SetLevelRequestParams, client_log.set_level)
     _add_tools(server, services, client_log)
     _add_resources(server, services.articles)
+    _add_history(server, HistoryTools(services.articles, client_log))
     return server
 
 
@@ -131,6 +137,35 @@ def _add_tools(server: ArticleServer, services: Services, client_log: ClientLog)
     for fn, title, hints, extra in table:
         description = inspect.cleandoc(fn.__doc__ or "") + extra
         server.add_tool(fn, title=title, annotations=hints, description=description)
+
+
+def _add_history(server: ArticleServer, tools: HistoryTools) -> None:
+    table: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
+        (tools.list_versions, "List an article's versions", READ),
+        (tools.get_version, "Read a version of an article", READ),
+        (tools.restore_version, "Restore a version of an article", OVERWRITE),
+    ]
+    for fn, title, hints in table:
+        server.add_tool(fn, title=title, annotations=hints, description=inspect.cleandoc(fn.__doc__ or ""))
+    resources: list[tuple[str, str, str, str, Callable[..., Any]]] = [
+        (
+            "article://{slug}/versions",
+            "article-versions",
+            "The article's newest versions (up to 100) as JSON, as list_versions returns them.",
+            "application/json",
+            tools.versions_resource,
+        ),
+        (
+            "article://{slug}/versions/{n}",
+            "article-version",
+            "The markdown content of version n of the article.",
+            "text/markdown",
+            tools.version_resource,
+        ),
+    ]
+    for uri, name, description, mime_type, read in resources:
+        title = name.replace("-", " ").capitalize()
+        server.resource(uri, name=name, title=title, description=description, mime_type=mime_type)(read)
 
 
 def _add_resources(server: ArticleServer, articles: ArticleService) -> None:
