@@ -6,19 +6,13 @@ the client's connection."""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
 import pytest
-from anyio.streams.memory import MemoryObjectReceiveStream
 from mcp import Client, MCPError
-from mcp.client.session import IncomingMessage
 from mcp.client.subscriptions import ResourceUpdated
-from mcp.shared.exceptions import MCPDeprecationWarning
-from mcp_types import ResourceUpdatedNotification
 
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database
@@ -26,6 +20,7 @@ from article_mcp.server.app import ArticleServer, create_server
 from tests.integration.test_server import services
 from tests.support.fake_providers import FakeEmbeddingServer
 from tests.support.mcp_calls import call
+from tests.support.resource_updates import Inbox, handshake_era
 from tests.support.worker_runs import SETTLE_LIMIT, provider_and_model, running_pool, worker_settings
 
 pytestmark = pytest.mark.anyio
@@ -49,37 +44,6 @@ async def served(db: Database, database_url: str, fake_server: FakeEmbeddingServ
         tg.cancel_scope.cancel()
 
 
-class Inbox:
-    """The resource-updated URIs a legacy client receives, in order."""
-
-    def __init__(self) -> None:
-        self._send, self.received = anyio.create_memory_object_stream[str](100)
-
-    async def __call__(self, message: IncomingMessage) -> None:
-        if isinstance(message, ResourceUpdatedNotification):
-            await self._send.send(message.params.uri)
-
-    def __enter__(self) -> Inbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._send.close()
-        self.received.close()
-
-
-@contextmanager
-def handshake_era() -> Iterator[None]:
-    """resources/subscribe is deprecated by the 2026-07-28 protocol, not by the clients of today."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MCPDeprecationWarning)
-        yield
-
-
-async def next_uri(received: MemoryObjectReceiveStream[str]) -> str:
-    with anyio.fail_after(SETTLE_LIMIT):
-        return await received.receive()
-
-
 async def test_a_subscribed_client_is_told_when_its_article_is_embedded(served: Served, db: Database) -> None:
     with Inbox() as inbox, handshake_era():
         async with Client(served.server, mode="legacy", message_handler=inbox) as client:
@@ -98,14 +62,14 @@ async def test_a_subscribed_client_is_told_when_its_article_is_embedded(served: 
             created = await call(client, "create_article", title="Quokkas", content="Small and smiling.")
             assert created["embedding_status"] == "pending"
             async with running_pool(served.settings, db):
-                assert await next_uri(inbox.received) == "article://quokkas"
+                assert await inbox.next_uri() == "article://quokkas"
                 article = await call(client, "get_article", slug="quokkas")
                 assert article["embedding_status"] == "ready"
 
                 # An edit re-embeds the article, and the client hears of it again.
                 await call(client, "update_article", slug="quokkas", content="Small, smiling, nocturnal.")
-                assert await next_uri(inbox.received) == "article://quokkas"
-            assert inbox.received.statistics().current_buffer_used == 0
+                assert await inbox.next_uri() == "article://quokkas"
+            assert inbox.waiting == 0
         # The connection closed: its subscriptions went with it.
         assert served.server.updates.subscribers("article://quokkas") == 0
 
