@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import anyio
 import structlog
@@ -55,14 +55,12 @@ def uri_spellings(slug: str) -> set[str]:
     return {article_uri(slug), SCHEME + slug}
 
 
-def subscribed_slug(uri: str) -> str:
-    """The slug an `article://{slug}` URI names; an MCP error naming the rule otherwise."""
-    slug = unquote(uri.removeprefix(SCHEME))
-    if not uri.startswith(SCHEME) or not slug or "/" in uri.removeprefix(SCHEME):
-        raise MCPError(
-            code=INVALID_PARAMS, message=f"uri: only article://{{slug}} can be subscribed, not {uri!r}"
-        )
-    return slug
+def check_article_uri(uri: str) -> None:
+    """An MCP error naming the rule unless `uri` is `article://{slug}`."""
+    slug = uri.removeprefix(SCHEME)
+    if slug == uri or not slug or "/" in slug:
+        rule = f"uri: only article://{{slug}} can be subscribed, not {uri!r}"
+        raise MCPError(code=INVALID_PARAMS, message=rule)
 
 
 class CountingBus(InMemorySubscriptionBus):
@@ -103,7 +101,7 @@ class ArticleUpdates:
 
     async def subscribe(self, ctx: ServerRequestContext[Any], params: SubscribeRequestParams) -> EmptyResult:
         """`resources/subscribe`: an article, whether or not it exists yet."""
-        subscribed_slug(params.uri)
+        check_article_uri(params.uri)
         connection = client_connection(ctx.session)
         if connection not in self._uris:
             self._uris[connection] = set()
