@@ -1,6 +1,6 @@
-"""Resource-updated notifications across processes: `article-mcp serve` over stdio runs no
-worker, an `article-mcp worker` process embeds, and the client subscribed through the server
-is told when its article is ready."""
+"""Resource-updated notifications from a real `article-mcp serve`: over stdio with the embedding
+done by a separate `article-mcp worker` process, and over streamable HTTP (the notification
+rides the session's standalone stream) with the worker inside the server."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.conftest import ARTICLE_MCP, cli_env
+from tests.e2e.test_serve import http_server, server_env
 from tests.support.fake_providers import FakeEmbeddingServer
 from tests.support.mcp_calls import call
 from tests.support.resource_updates import Inbox, handshake_era
@@ -37,3 +38,17 @@ async def test_a_worker_in_another_process_makes_the_server_tell_its_subscriber(
                 worker.terminate()
                 await worker.wait()
             assert (await call(client, "get_article", slug="quokkas"))["embedding_status"] == "ready"
+
+
+async def test_a_subscriber_over_streamable_http_is_told(
+    database_url: str, tmp_path: Path, fake_server: FakeEmbeddingServer
+) -> None:
+    env = server_env(database_url, tmp_path, SEMANTIC_SEARCH_ENABLED="true", **fake_server.env("ollama"))
+    with Inbox() as inbox, handshake_era():
+        async with (
+            http_server(env) as server,
+            Client(server.url, mode="legacy", message_handler=inbox) as client,
+        ):
+            await client.subscribe_resource("article://narwhals")
+            await call(client, "create_article", title="Narwhals", content="Long tusks.")
+            assert await inbox.next_uri() == "article://narwhals"
