@@ -90,6 +90,27 @@ class ArticleReads:
             statuses = await self._statuses(rows, conn)
         return ArticleMatches(query=query, results=[_match(row, statuses) for row in rows])
 
+    async def slugs_starting(self, prefix: str, *, limit: int) -> tuple[Sequence[str], int]:
+        """Up to `limit` slugs starting with `prefix` (in order), and how many there are in all."""
+        async with pooled_connection(self._db) as conn:
+            rows = await conn.fetch(QUERIES["complete_slugs"], prefix, limit)
+        return [row["slug"] for row in rows], rows[0]["total"] if rows else 0
+
+    async def ready_slugs(self, article_ids: Sequence[int]) -> Sequence[str]:
+        """The slugs of those of these articles whose embedding is ready (every current passage
+        has a vector for the model); none when semantic search is off."""
+        if self._model_id is None or not article_ids:
+            return []
+        async with pooled_connection(self._db) as conn:
+            rows = await conn.fetch(QUERIES["articles_by_id"], list(article_ids))
+            statuses = await self._status_rows(conn, rows)
+        return sorted(row["slug"] for row in rows if statuses[row["id"]][0] == "ready")
+
+    @property
+    def model_id(self) -> int | None:
+        """The model whose embeddings statuses describe; None when semantic search is off."""
+        return self._model_id
+
     # -- embedding status -----------------------------------------------------------------
 
     async def _statuses(

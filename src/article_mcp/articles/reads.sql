@@ -82,3 +82,15 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) best ON true
 ORDER BY f.score DESC, f.updated_at DESC, f.id DESC;
+
+-- name: articles_by_id
+-- The slugs of articles $1 (those that still exist), for the embedding status of each.
+SELECT id, slug, no_rag FROM articles WHERE id = ANY($1::bigint[]);
+
+-- name: complete_slugs
+-- At most $2 slugs starting with $1, in order, each row with how many start with it in all.
+SELECT slug, count(*) OVER () AS total
+FROM articles
+WHERE starts_with(slug, $1)
+ORDER BY slug
+LIMIT $2;

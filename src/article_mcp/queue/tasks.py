@@ -36,6 +36,8 @@ QUERIES = Queries("article_mcp.queue", "tasks.sql")
 
 # The channel `enqueue` notifies and workers listen on.
 NOTIFY_CHANNEL = "embedding_tasks"
+# The channel completions are announced on ('<model id>:<article id>,...'; see finish_and_claim).
+EMBEDDED_CHANNEL = "articles_embedded"
 
 Priority = Literal["high", "normal", "low"]
 StatusName = Literal["disabled", "ready", "pending", "failed", "stale", "missing"]

@@ -70,7 +70,8 @@ SELECT count(*) FROM cancelled;
 -- article at a time) and claiming nothing while the queue is paused; each gets a lease of $8 ms
 -- and its attempt counted, and comes with the current chunks that have no vector for the model
 -- yet and its article's title, or NULL when there are none (no_rag articles have no chunks).
--- Returns the vectors stored, the tasks completed, and the tasks claimed (a JSON array).
+-- Returns the vectors stored, the tasks completed, the tasks claimed (a JSON array), and the
+-- notifications announcing the completions on articles_embedded (see `announced`).
 WITH stored AS (
     INSERT INTO chunk_embeddings (model_id, text_hash, embedding)
     SELECT $2, v.text_hash, v.embedding
@@ -87,7 +88,14 @@ WITH stored AS (
         updated_at = now(), tokens_used = t.tokens_used + d.tokens, error_kind = NULL, error_message = NULL
     FROM unnest($3::bigint[], $4::integer[]) AS d(id, tokens)
     WHERE t.id = d.id AND t.id = ANY($3::bigint[]) AND t.status = 'processing' AND t.lease_owner = $1
-    RETURNING t.id, d.tokens
+    RETURNING t.id, t.article_id, d.tokens
+), announced AS (
+    -- Servers listening on articles_embedded learn at commit which articles had tasks
+    -- completed ('<model id>:<article id>,...') and tell the clients subscribed to those that
+    -- are now ready. In parts of 300 ids, since a payload holds under 8000 bytes.
+    SELECT pg_notify('articles_embedded', $2::text || ':' || string_agg(n.article_id::text, ','))
+    FROM (SELECT article_id, row_number() OVER () / 300 AS part FROM done WHERE article_id IS NOT NULL) n
+    GROUP BY n.part
 ), audit AS (
     INSERT INTO embedding_audit_logs (level, category, event, message, worker_id, task_ids, metadata)
     SELECT 'info', 'task', 'tasks_completed', count(*) || ' tasks embedded', $1, array_agg(id ORDER BY id),
@@ -147,7 +155,8 @@ SELECT (SELECT count(*) FROM stored) AS stored,
                    jsonb_build_array(c.id, c.article_id, c.attempts, c.max_attempts, w.work) ORDER BY c.id
                )
         FROM claimed c
-        LEFT JOIN work w ON w.article_id = c.article_id) AS claimed;
+        LEFT JOIN work w ON w.article_id = c.article_id) AS claimed,
+       (SELECT count(*) FROM announced) AS announcements;
 
 -- name: reuse_plans
 -- For a connection a worker holds for a run of batches: plan finish_and_claim once and reuse

@@ -11,10 +11,11 @@ AttributeError deep inside a request.
   replaces `resources/list` (MCPServer's lists every resource in one page; ours pages through
   the articles). Relies on `MCPServer._lowlevel_server`, the low-level `Server`, whose public
   `add_request_handler(method, params_type, handler)` registers or replaces a handler.
-- `connection_state`: the log level a client sets must outlive the request that set it, but a
-  `ServerSession` is built per request. The connection's scratch dict (`Connection.state`,
-  public and kept per client connection across requests) reaches low-level handlers only
-  through the session's private `_connection`.
+- `client_connection`: the log level a client sets and the resources it subscribes to must
+  outlive the request that set them, but a `ServerSession` is built per request. The client's
+  `Connection` (public, kept across requests, with its scratch `state`, its standalone
+  channel and its teardown `exit_stack`) reaches low-level handlers only through the
+  session's private `_connection`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 from importlib.metadata import version
 from typing import Any, TypeVar
 
+from mcp.server.connection import Connection
 from mcp.server.lowlevel.server import RequestHandler
 from mcp.server.mcpserver import MCPServer
 from mcp.server.session import ServerSession
@@ -51,9 +53,9 @@ def add_request_handler(
     lowlevel.add_request_handler(method, params_type, handler)
 
 
-def connection_state(session: ServerSession) -> dict[str, Any]:
-    """The scratch state of the session's client connection, kept across its requests."""
+def client_connection(session: ServerSession) -> Connection:
+    """The session's client connection, kept across its requests."""
     try:
-        return session._connection.state
+        return session._connection
     except AttributeError:
-        raise SdkMismatchError("ServerSession._connection.state") from None
+        raise SdkMismatchError("ServerSession._connection") from None
