@@ -40,7 +40,7 @@ def worker_env(database_url: str, server: FakeEmbeddingServer, **extra: Any) -> 
         **server.env(
             "ollama",
             embedding_model="nomic-embed-text",
-            embedding_worker_timeout=LEASE_MS,
+            embedding_lease_seconds=LEASE_MS / 1000,
             embedding_worker_interval=200,
             embedding_retry_backoff_base=20,
             embedding_batch_size=4,

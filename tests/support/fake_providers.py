@@ -15,6 +15,7 @@ scripted per request, first in first out, whatever the endpoint:
     server.wrong_length(7)                  vectors of another length
     server.models = {"nomic-embed-text"}    any other model is unknown (404)
     server.dimensions = 32                  the model "changed": every later vector has 32 values
+    server.down = True                      an outage: every request is cut off unanswered
 
 It runs in a thread, so it serves async tests, sync tests and `article-mcp` subprocesses alike
 (`server.env("ollama")` gives the variables a subprocess needs). Use the `fake_server` fixture
@@ -88,6 +89,8 @@ class FakeEmbeddingServer:
         self.api_key = api_key
         # None: every model name is known.
         self.models: set[str] | None = None
+        # True: the server is "down", each request's connection closed without an answer.
+        self.down = False
         self.calls: list[Call] = []
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -247,6 +250,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"404 page not found", "text/plain")
             return
         self.fake._record(Call(self.path, request.get("model"), inputs, self.headers.get("Authorization")))
+        if self.fake.down:
+            self.close_connection = True
+            return
         fault = self.fake._next_fault() or Fault()
         if fault.delay:
             time.sleep(fault.delay)
