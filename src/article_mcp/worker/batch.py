@@ -1,8 +1,6 @@
 """One claimed batch, from tasks to stored vectors: the step every worker (and `embed_now`) runs.
 
-1. Plan: the chunks the claimed articles still need, each text once (a text shared by several
-   chunks or articles is sent once). Each embed text is rebuilt from the stored chunk and
-   checked against its hash, so a vector is always stored under the hash of what was sent.
+1. Plan (`plan.plan_batch`): the chunks the claimed articles still need, each text once.
 2. Embed: all texts together, in as few provider calls as its batch size allows, outside any
    transaction, within EMBEDDING_WORKER_TIMEOUT. The first result teaches the model its
    dimension; a mismatch is permanent.
@@ -14,11 +12,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 import anyio
@@ -37,7 +34,6 @@ from article_mcp.errors import (
     TransientProviderError,
     describe,
 )
-from article_mcp.passages.chunking import embed_text
 from article_mcp.queue.tasks import (
     ClaimedTask,
     LeasedTask,
@@ -48,6 +44,7 @@ from article_mcp.queue.tasks import (
 )
 from article_mcp.worker.circuit import Circuit
 from article_mcp.worker.heartbeat import BatchMetrics, WorkerBook, WorkerSlot
+from article_mcp.worker.plan import Plan, plan_batch
 
 log = structlog.get_logger(__name__)
 
@@ -55,47 +52,6 @@ T = TypeVar("T")
 
 # How long to wait between tries of a write whose connection was lost.
 WRITE_RETRY_SECONDS = 1.0
-
-
-@dataclass(slots=True)
-class Plan:
-    """What a batch sends to the provider, and what each task is charged."""
-
-    texts: list[str] = field(default_factory=list)
-    hashes: list[str] = field(default_factory=list)
-    tokens_by_task: dict[int, int] = field(default_factory=dict)
-    chunks: int = 0
-    # Tasks with a chunk whose rebuilt text does not match its hash (cut with other settings).
-    mismatched: list[ClaimedTask] = field(default_factory=list)
-
-
-def plan_batch(tasks: Sequence[ClaimedTask], *, max_tokens: int) -> Plan:
-    """The distinct texts the tasks need embedded, with tokens charged to the first task needing each."""
-    plan = Plan()
-    seen: set[str] = set()
-    for task in tasks:
-        plan.tokens_by_task[task.id] = 0
-        if not task.chunks:
-            continue
-        texts = [
-            embed_text(task.title or "", c.heading_path, c.text, max_tokens=max_tokens) for c in task.chunks
-        ]
-        if any(_sha256(t) != c.text_hash for t, c in zip(texts, task.chunks, strict=True)):
-            plan.mismatched.append(task)
-            del plan.tokens_by_task[task.id]
-            continue
-        plan.chunks += len(task.chunks)
-        for text, chunk in zip(texts, task.chunks, strict=True):
-            if chunk.text_hash not in seen:
-                seen.add(chunk.text_hash)
-                plan.texts.append(text)
-                plan.hashes.append(chunk.text_hash)
-                plan.tokens_by_task[task.id] += chunk.token_count
-    return plan
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class BatchRunner:
