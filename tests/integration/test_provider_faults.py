@@ -13,15 +13,9 @@ import pytest
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database
 from article_mcp.queue.health import queue_health
+from tests.support import worker_runs as runs
 from tests.support.fake_providers import FakeEmbeddingServer
 from tests.support.queue_writes import statuses, write_article
-from tests.support.worker_runs import (
-    queue_drained,
-    running_pool,
-    wait_until,
-    worker_settings,
-    wrong_or_missing_vectors,
-)
 
 pytestmark = pytest.mark.anyio
 
@@ -44,30 +38,30 @@ async def test_an_outage_longer_than_every_retry_delay_heals_without_spending_at
     db: Database, database_url: str, server: FakeEmbeddingServer, fault: str
 ) -> None:
     # No retries at all: a single counted attempt would fail a task.
-    settings = worker_settings(
+    settings = runs.worker_settings(
         database_url, server, embedding_max_retries=0, embedding_concurrent_workers=2, **FAST
     )
     if fault == "connection cut":
         server.down = True
     else:
         server.fail(503, times=10_000)
-    async with running_pool(settings, db) as model, db.pool.acquire() as conn:
+    async with runs.running_pool(settings, db) as model, db.pool.acquire() as conn:
         for i in range(6):
             text = f"Written during the outage, number {i}."
             await write_article(conn, f"o{i}", text, model.id, max_attempts=1)
         # Down for many probes, each after a longer wait: far longer than any retry delay.
-        await wait_until(lambda: _probed(server, 12))
-        await wait_until(lambda: _reported_unreachable(conn, settings))
+        await runs.wait_until(lambda: _probed(server, 12))
+        await runs.wait_until(lambda: _reported_unreachable(conn, settings))
         health = await queue_health(conn, settings)
         assert all(status == "pending" and attempts == 0 for status, attempts in await _tasks(conn))
         # The provider comes back: nobody runs `queue retry`.
         server.down = False
         server.reset()
-        await wait_until(lambda: queue_drained(conn))
+        await runs.wait_until(lambda: runs.queue_drained(conn))
         tasks = await _tasks(conn)
-        assert await wrong_or_missing_vectors(conn, model.id) == []
+        assert await runs.wrong_or_missing_vectors(conn, model.id) == []
         assert set((await statuses(conn, model.id)).values()) == {"ready"}
-        await wait_until(lambda: _reported_answering(conn, settings))
+        await runs.wait_until(lambda: _reported_answering(conn, settings))
         failed_events = await conn.fetchval(
             "SELECT count(*) FROM embedding_audit_logs WHERE event = 'task_failed'"
         )
@@ -99,14 +93,14 @@ async def test_a_text_that_always_breaks_the_provider_still_fails_in_the_end(
     db: Database, database_url: str, server: FakeEmbeddingServer
 ) -> None:
     """A 500 that the probe does not get is the task's own fault: its attempts are spent."""
-    settings = worker_settings(database_url, server, embedding_max_retries=1, **FAST)
-    async with running_pool(settings, db) as model, db.pool.acquire() as conn:
+    settings = runs.worker_settings(database_url, server, embedding_max_retries=1, **FAST)
+    async with runs.running_pool(settings, db) as model, db.pool.acquire() as conn:
         # The probe text is answered; the article's text fails every time.
         server.poison = "Poison"
         await write_article(
             conn, "poison", "Poison that the provider cannot digest.", model.id, max_attempts=2
         )
-        await wait_until(lambda: queue_drained(conn))
+        await runs.wait_until(lambda: runs.queue_drained(conn))
         [(status, attempts)] = await _tasks(conn)
     assert (status, attempts) == ("failed", 2)
 
@@ -137,13 +131,13 @@ async def test_retry_after_at_the_extremes(
     wait_from: float,
     wait_to: float,
 ) -> None:
-    settings = worker_settings(
+    settings = runs.worker_settings(
         database_url, server, embedding_max_retries=0, embedding_retry_after_max_seconds=600, **FAST
     )
     server.rate_limit(retry_after=retry_after, times=4)
-    async with running_pool(settings, db) as model, db.pool.acquire() as conn:
+    async with runs.running_pool(settings, db) as model, db.pool.acquire() as conn:
         await write_article(conn, "limited", "Asked to slow down.", model.id, max_attempts=1)
-        await wait_until(lambda: queue_drained(conn))
+        await runs.wait_until(lambda: runs.queue_drained(conn))
         tasks = await _tasks(conn)
         waits = [
             row["wait"].total_seconds()
