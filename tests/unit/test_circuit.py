@@ -118,8 +118,18 @@ def test_only_a_task_that_fails_again_after_an_answer_is_to_blame() -> None:
     assert not c.to_blame([1])
     c.answered()
     assert c.to_blame([1]) and c.to_blame([2, 3]) and not c.to_blame([3])
-    c.answered([1])  # task 1 embedded after all
+    c.embedded([1])  # task 1 embedded after all
     assert not c.to_blame([1]) and c.to_blame([2])
+
+
+def test_a_batch_embedded_while_open_leaves_the_release_to_the_probe() -> None:
+    clock = Clock()
+    c = circuit(clock)
+    c.rate_limited(2.3e9)
+    c.embedded([7])  # claimed before the 429, finished after
+    assert c.is_open and c.needs_probe()
+    c.answered()
+    assert not c.is_open
 
 
 class Provider:

@@ -102,7 +102,7 @@ class BatchRunner:
             return []
         metrics.embedded = len(plan.texts)
         if plan.texts:
-            self.circuit.answered([t.id for t in held])
+            self.circuit.embedded([t.id for t in held])
         embedded = time.perf_counter()
         following = await self._write(slot, plan, vectors, claim_next, conn)
         self.book.record(metrics.done(started, embedded))

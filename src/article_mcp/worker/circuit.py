@@ -87,12 +87,12 @@ class Circuit:
         """Open (or keep open) for an outage; the seconds until the probe, which is when the
         batch's tasks are due again."""
         now = self._clock()
+        if self.outage is None:
+            self.outage = Outage(datetime.now(UTC), error)
         if self.is_open:
             self._suspects |= frozenset(task_ids)
             return max(self.probe_at - now, 0.0)
         self._suspects, self._answered_since_trip = frozenset(task_ids), False
-        if self.outage is None:
-            self.outage = Outage(datetime.now(UTC), error)
         wait = self.backoff()
         self._open(now + wait, hold_until=now)
         return wait
@@ -117,12 +117,17 @@ class Circuit:
         self.probe_at = self._clock() + self.backoff()
         self.failures += 1
 
-    def answered(self, task_ids: Collection[int] = ()) -> None:
-        """The provider answered (a probe, or a batch of these tasks): close, and let the
-        backoff start over."""
-        if self.is_open:
-            self._answered_since_trip = True
+    def embedded(self, task_ids: Collection[int]) -> None:
+        """A batch of these tasks was embedded: they are no suspects, and while closed the
+        backoff starts over. An open circuit stays open until its probe (a batch claimed before
+        it opened may finish after): the probe is what makes the held tasks due."""
         self._suspects -= frozenset(task_ids)
+        if not self.is_open:
+            self.failures = 0
+
+    def answered(self) -> None:
+        """The probe got an answer: close, and let the backoff start over."""
+        self._answered_since_trip = True
         self.outage = None
         self.failures = 0
         self.wait_over()
