@@ -17,7 +17,9 @@ pytestmark = pytest.mark.anyio
 
 
 async def queue(db: Database, *args: str) -> CliResult:
-    return await run_cli("queue", *args, env=cli_env(DATABASE_URL=db.dsn))
+    # The workers here are rows that never beat: a lease of minutes keeps a live one alive
+    # across a test's commands, however slow the machine.
+    return await run_cli("queue", *args, env=cli_env(DATABASE_URL=db.dsn, EMBEDDING_LEASE_SECONDS="300"))
 
 
 async def queue_json(db: Database, *args: str, code: int = 0) -> Any:
