@@ -31,7 +31,7 @@ import json
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -84,7 +84,7 @@ class FakeEmbeddingServer:
     """An Ollama- and OpenAI-compatible embedding server with scriptable faults."""
 
     def __init__(
-        self, *, dimensions: int = DEFAULT_DIMENSIONS, api_key: str | None = DEFAULT_API_KEY
+        self, *, dimensions: int = DEFAULT_DIMENSIONS, api_key: str | None = DEFAULT_API_KEY, port: int = 0
     ) -> None:
         self.dimensions = dimensions
         self.api_key = api_key
@@ -96,8 +96,10 @@ class FakeEmbeddingServer:
         self.poison: str | None = None
         self.calls: list[Call] = []
         self._faults: list[Fault] = []
+        # Consulted when nothing is scripted: a fault for this request, or None (soak tests).
+        self.chaos: Callable[[], Fault | None] | None = None
         self._lock = threading.Lock()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._http = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._http.daemon_threads = True
         self._thread = threading.Thread(
             target=self._http.serve_forever, args=(0.05,), name="fake-embeddings", daemon=True
@@ -212,7 +214,9 @@ class FakeEmbeddingServer:
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
-            return self._faults.pop(0) if self._faults else None
+            if self._faults:
+                return self._faults.pop(0)
+        return self.chaos() if self.chaos is not None else None
 
     def _record(self, call: Call) -> None:
         with self._lock:
