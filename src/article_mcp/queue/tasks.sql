@@ -172,8 +172,9 @@ SELECT set_config('plan_cache_mode', 'force_generic_plan', false), set_config('j
 -- name: settle_tasks
 -- Tasks $1 held by owners $2 leave processing without completing, for reason $3:
 -- 'transient' and 'expired' (a dead worker's lease) retry after $4 ms each, or fail once their
--- attempts are spent; 'rate_limited' and 'released' (shutdown) retry after $4 ms without
--- counting the attempt; 'permanent' fails at once. A task to retry whose article already has a
+-- attempts are spent; 'rate_limited', 'unreachable' (the provider is down: the circuit is open)
+-- and 'released' (shutdown) retry after $4 ms without counting the attempt; 'permanent' fails
+-- at once. A task to retry whose article already has a
 -- pending task is merged into it (cancelled, its priority kept) instead. Error kind $5 and
 -- message $6 are kept on the task. A task locked by another statement right now (a reaper, a
 -- delete) is skipped: its lease runs out and the reaper settles it. Returns each task with its
@@ -212,7 +213,7 @@ WITH mine AS (
     SET status = (CASE d.outcome WHEN 'retry' THEN 'pending' WHEN 'failed' THEN 'failed' ELSE 'cancelled' END)::task_status,
         lease_owner = NULL,
         lease_expires_at = NULL,
-        attempts = t.attempts - CASE WHEN $3 IN ('rate_limited', 'released') THEN 1 ELSE 0 END,
+        attempts = t.attempts - CASE WHEN $3 IN ('rate_limited', 'unreachable', 'released') THEN 1 ELSE 0 END,
         scheduled_at = CASE WHEN d.outcome = 'retry' THEN now() + d.delay_ms * interval '1 millisecond'
                             ELSE t.scheduled_at END,
         completed_at = CASE WHEN d.outcome = 'retry' THEN NULL ELSE now() END,
@@ -239,6 +240,18 @@ WITH mine AS (
     FROM settled
 )
 SELECT id, outcome FROM settled ORDER BY id;
+
+-- name: release_held
+-- The provider of model $1 answers again: the pending tasks held back for it (given back while
+-- it was unreachable or rate limiting) are due now, and the workers are woken. Returns how many.
+WITH due AS (
+    UPDATE embedding_tasks
+    SET scheduled_at = now(), updated_at = now()
+    WHERE status = 'pending' AND model_id = $1 AND scheduled_at > now()
+      AND error_kind IN ('unreachable', 'rate_limited')
+    RETURNING id
+)
+SELECT count(*) FROM due CROSS JOIN (SELECT pg_notify('embedding_tasks', $1::text)) AS wake;
 
 -- name: expired_leases
 -- Up to $1 processing tasks whose lease has run out (their worker died or hung), with owners.

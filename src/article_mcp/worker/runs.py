@@ -51,6 +51,7 @@ async def run_pool(
             background.start_soon(_listen_for_tasks, db.dsn, pool)
             background.start_soon(pool.heartbeat_loop)
             background.start_soon(pool.cleanup_loop)
+            background.start_soon(pool.probe_loop)
             task_status.started()
             async with anyio.create_task_group() as workers:
                 for slot in pool.book.slots:
