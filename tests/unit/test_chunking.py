@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from article_mcp.errors import InvalidInputError
 from article_mcp.passages.chunking import Chunk, chunk_article, chunk_spans, embed_text
 from article_mcp.passages.tokens import count_tokens
+from tests.support.markdown_grammar import Document, documents
 
 WORDS = st.sampled_from(
     [
@@ -52,7 +53,7 @@ def articles(draw: st.DrawFn) -> str:
     return "".join(b + j for b, j in zip(blocks, joins, strict=False))
 
 
-CONTENT = st.one_of(articles(), st.text(max_size=600))
+CONTENT = st.one_of(articles(), documents().map(lambda document: document.content), st.text(max_size=600))
 TITLES = st.one_of(st.just(""), st.text(max_size=30), WORDS)
 
 
@@ -71,7 +72,9 @@ def check_invariants(title: str, content: str, max_tokens: int, overlap: int) ->
         assert chunk.text_hash == hashlib.sha256(chunk.embed_text.encode()).hexdigest()
         assert embed_text(title, chunk.heading_path, chunk.text, max_tokens=max_tokens) == chunk.embed_text
         covered[span.start : span.end] = [True] * (span.end - span.start)
-    # Every character of the article lands in some chunk (whitespace between blocks excepted).
+    # Every character of the article lands in some chunk, but for whitespace: chunks are
+    # trimmed, so what lies between two chunks (or before the first, after the last) is
+    # whitespace only, and nothing else is ever dropped.
     missed = [i for i, char in enumerate(content) if not covered[i] and not char.isspace()]
     assert not missed, f"characters not in any chunk at {missed[:10]}"
     # Order is kept: each chunk starts and ends after the one before.
@@ -95,6 +98,41 @@ def test_chunking_invariants_hold_for_any_article(
 def test_chunking_is_deterministic(title: str, content: str, max_tokens: int, overlap: int) -> None:
     first = chunk_article(title, content, max_tokens=max_tokens, overlap=overlap)
     assert chunk_article(title, content, max_tokens=max_tokens, overlap=overlap) == first
+
+
+def _header_tokens(title: str, path: tuple[str, ...], max_tokens: int) -> int:
+    return count_tokens(embed_text(title, path, "", max_tokens=max_tokens))
+
+
+def _fits(document: Document, span: tuple[int, int], title: str, max_tokens: int) -> bool:
+    """Whether `content[span]` alone fits a chunk of the section it lies in."""
+    path = document.path_at(span[1])
+    text = document.content[span[0] : span[1]]
+    return count_tokens(text) + _header_tokens(title, path, max_tokens) <= max_tokens
+
+
+@settings(max_examples=300, deadline=None)
+@given(TITLES, documents(), st.integers(8, 200), st.integers(0, 40))
+def test_generated_markdown_follows_its_outline(
+    title: str, document: Document, max_tokens: int, overlap: int
+) -> None:
+    content = document.content
+    check_invariants(title, content, max_tokens, overlap)
+    spans = chunk_spans(title, content, max_tokens=max_tokens, overlap=overlap)
+    # Heading paths: each chunk has the path of the heading run before it, whether its
+    # headings were written ATX or setext; front matter and `#` lines in code are no headings.
+    assert [span.heading_path for span in spans] == [document.path_at(span.end) for span in spans]
+    # A code fence that fits is whole in one chunk, and no other chunk holds a part of it.
+    for fence in document.of_kind("fence"):
+        if _fits(document, (fence.start, fence.end), title, max_tokens):
+            holding = [s for s in spans if s.start < fence.end and fence.start < s.end]
+            assert holding and all(s.start <= fence.start and fence.end <= s.end for s in holding)
+    # Tables, table rows and list items that fit are each whole in some chunk.
+    wholes = [(t.start, t.end) for t in document.of_kind("table")]
+    wholes += [piece for placed in document.of_kind("table", "list") for piece in placed.pieces]
+    for start, end in wholes:
+        if _fits(document, (start, end), title, max_tokens):
+            assert any(s.start <= start and end <= s.end for s in spans), content[start:end]
 
 
 @given(st.text(max_size=80), st.text(max_size=80))
