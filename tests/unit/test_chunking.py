@@ -281,3 +281,72 @@ def test_limits_are_checked(max_tokens: int, overlap: int, field: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         chunk_article("T", "text", max_tokens=max_tokens, overlap=overlap)
     assert caught.value.field == field
+
+
+def test_setext_headings_give_heading_paths_like_atx_ones() -> None:
+    content = "Guide\n=====\n\nIntro.\n\nOn Linux\n--------\n\nUse the package.\n\n### Debian\n\nApt works."
+    chunks = check_invariants("T", content, 240, 0)
+    assert [c.heading_path for c in chunks] == [
+        ("Guide",),
+        ("Guide", "On Linux"),
+        ("Guide", "On Linux", "Debian"),
+    ]
+
+
+def test_front_matter_is_text_of_the_first_passage_but_never_a_heading() -> None:
+    content = "---\ntitle: Notes\n# a yaml comment\n---\nBody.\n\n# Part\n\nMore."
+    chunks = check_invariants("T", content, 240, 0)
+    assert [(c.heading_path, c.text) for c in chunks] == [
+        ((), "---\ntitle: Notes\n# a yaml comment\n---\nBody."),
+        (("Part",), "# Part\n\nMore."),
+    ]
+
+
+def test_a_list_too_large_for_a_chunk_is_split_between_items() -> None:
+    items = [f"- item {n}: the boundary layer\n  thickens downstream\n  of the edge" for n in range(12)]
+    chunks = check_invariants("T", "\n".join(items), 40, 0)
+    assert len(chunks) > 2
+    for item in items:
+        assert any(item in chunk.text for chunk in chunks)
+
+
+def test_a_table_too_large_for_a_chunk_is_split_between_rows() -> None:
+    rows = [f"| {n} | pressure coefficient at station {n} | {n * 0.1:.1f} |" for n in range(20)]
+    table = "| n | what | value |\n|---|---|---|\n" + "\n".join(rows)
+    chunks = check_invariants("T", f"# Data\n\n{table}", 80, 0)
+    assert len(chunks) > 2
+    lines = [line for chunk in chunks for line in chunk.text.splitlines()]
+    assert [line for line in lines if line.startswith("| ")] == ["| n | what | value |", *rows]
+
+
+def test_a_blockquote_too_large_for_a_chunk_is_split_between_its_paragraphs() -> None:
+    quoted = [f"> Quoted paragraph {n}\n> about the wing\n> and its wake" for n in range(6)]
+    content = "Before.\n\n" + "\n>\n".join(quoted) + "\n\nAfter."
+    chunks = check_invariants("T", content, 30, 0)
+    assert len(chunks) > 2
+    for paragraph in quoted:
+        assert any(paragraph in chunk.text for chunk in chunks)
+
+
+def test_link_reference_definitions_still_land_in_a_passage() -> None:
+    content = "[spec]: https://spec.commonmark.org\n\nSee the [spec].\n\n[other]: https://example.com"
+    chunks = check_invariants("T", content, 240, 0)
+    assert "".join(c.text for c in chunks).count("https://") == 2
+
+
+def test_a_fence_larger_than_a_chunk_is_cut_at_its_lines() -> None:
+    lines = [f"value_{i} = compute({i})" for i in range(60)]
+    chunks = check_invariants("T", "```python\n" + "\n".join(lines) + "\n```", 64, 8)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        # Cut at lines: no code line is broken across chunks.
+        assert all(line in ["```python", "```", *lines] for line in chunk.text.splitlines())
+
+
+def test_overlap_never_starts_inside_a_code_block() -> None:
+    prose = " ".join(["Words about the code that follows here."] * 4)
+    fence = "```\n" + "\n".join(f"step({i})" for i in range(8)) + "\n```"
+    content = f"{prose}\n\n{fence}\n\n{prose}\n\n{prose}"
+    chunks = check_invariants("", content, 60, 20)
+    holding = [c.text for c in chunks if "step(" in c.text]
+    assert holding and all(fence in text for text in holding)
