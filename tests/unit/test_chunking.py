@@ -213,12 +213,27 @@ def test_a_fence_that_fits_is_never_split() -> None:
     assert sum(chunk.text.count("```python") for chunk in chunks) == 1
 
 
-def test_paragraphs_that_fit_stay_whole() -> None:
-    paragraphs = [" ".join([f"Paragraph {n} sentence about airflow."] * (3 + n % 5)) for n in range(20)]
-    chunks = check_invariants("T", "\n\n".join(paragraphs), 120, 0)
-    assert len(chunks) > 3
-    for paragraph in paragraphs:
-        assert any(paragraph in chunk.text for chunk in chunks)
+PARAGRAPHS = [" ".join([f"Paragraph {n} sentence about airflow."] * (3 + n % 5)) for n in range(20)]
+LIST_ITEMS = [f"- item {n}: the boundary layer\n  thickens downstream\n  of the edge" for n in range(12)]
+QUOTED = [f"> Quoted paragraph {n}\n> about the wing\n> and its wake" for n in range(6)]
+
+
+@pytest.mark.parametrize(
+    ("parts", "content", "max_tokens"),
+    [
+        (PARAGRAPHS, "\n\n".join(PARAGRAPHS), 120),
+        (LIST_ITEMS, "\n".join(LIST_ITEMS), 40),
+        (QUOTED, "Before.\n\n" + "\n>\n".join(QUOTED) + "\n\nAfter.", 30),
+    ],
+    ids=["paragraphs", "list items", "blockquote paragraphs"],
+)
+def test_blocks_that_fit_stay_whole_when_their_parent_is_split(
+    parts: list[str], content: str, max_tokens: int
+) -> None:
+    chunks = check_invariants("T", content, max_tokens, 0)
+    assert len(chunks) > 2
+    for part in parts:
+        assert any(part in chunk.text for chunk in chunks)
 
 
 def test_a_long_paragraph_is_cut_at_sentences_first() -> None:
@@ -302,14 +317,6 @@ def test_front_matter_is_text_of_the_first_passage_but_never_a_heading() -> None
     ]
 
 
-def test_a_list_too_large_for_a_chunk_is_split_between_items() -> None:
-    items = [f"- item {n}: the boundary layer\n  thickens downstream\n  of the edge" for n in range(12)]
-    chunks = check_invariants("T", "\n".join(items), 40, 0)
-    assert len(chunks) > 2
-    for item in items:
-        assert any(item in chunk.text for chunk in chunks)
-
-
 def test_a_table_too_large_for_a_chunk_is_split_between_rows() -> None:
     rows = [f"| {n} | pressure coefficient at station {n} | {n * 0.1:.1f} |" for n in range(20)]
     table = "| n | what | value |\n|---|---|---|\n" + "\n".join(rows)
@@ -317,15 +324,6 @@ def test_a_table_too_large_for_a_chunk_is_split_between_rows() -> None:
     assert len(chunks) > 2
     lines = [line for chunk in chunks for line in chunk.text.splitlines()]
     assert [line for line in lines if line.startswith("| ")] == ["| n | what | value |", *rows]
-
-
-def test_a_blockquote_too_large_for_a_chunk_is_split_between_its_paragraphs() -> None:
-    quoted = [f"> Quoted paragraph {n}\n> about the wing\n> and its wake" for n in range(6)]
-    content = "Before.\n\n" + "\n>\n".join(quoted) + "\n\nAfter."
-    chunks = check_invariants("T", content, 30, 0)
-    assert len(chunks) > 2
-    for paragraph in quoted:
-        assert any(paragraph in chunk.text for chunk in chunks)
 
 
 def test_link_reference_definitions_still_land_in_a_passage() -> None:
