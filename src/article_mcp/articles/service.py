@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 import asyncpg
 
@@ -24,6 +25,7 @@ from article_mcp.articles.writes import (
     chunk_in_thread,
     content_hash,
     insert_with_free_slug,
+    insert_with_slug,
     queue_and_store,
     slug_taken,
     write_indexed,
@@ -35,10 +37,13 @@ from article_mcp.errors import ConflictError, InvalidInputError
 from article_mcp.passages import store
 from article_mcp.passages.chunking import Chunk
 from article_mcp.queue import tasks
+from article_mcp.queue.tasks import Priority
 
 QUERIES = Queries("article_mcp.articles", "service.sql")
 
 AfterWrite = Callable[[Sequence[int]], Awaitable[None]]
+# What a create does when its slug is taken: take the next free `slug-2`, `slug-3`, ... or fail.
+OnTaken = Literal["rename", "fail"]
 
 
 @dataclass(slots=True)
@@ -58,6 +63,16 @@ class _Edit:
         return self.title is not None or self.content is not None
 
 
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """How a create places a new article, where the defaults will not do (imports)."""
+
+    slug: str | None = None  # default: made from the title
+    on_taken: OnTaken = "rename"
+    created_at: datetime | None = None  # default: now
+    priority: Priority = "normal"  # of its embedding task
+
+
 class ArticleService(ArticleReads):
     """Create, update and delete articles; read, list and match them (`ArticleReads`)."""
 
@@ -70,27 +85,40 @@ class ArticleService(ArticleReads):
     # -- writes ---------------------------------------------------------------------------
 
     async def create(
-        self, title: str, content: str, *, folder: str = "", tags: Sequence[str] = (), no_rag: bool = False
+        self,
+        title: str,
+        content: str,
+        *,
+        folder: str = "",
+        tags: Sequence[str] = (),
+        no_rag: bool = False,
+        new: NewArticle | None = None,
     ) -> ArticleWrite:
-        """Create an article with a slug made from its title; queue its embedding."""
+        """Create an article with a slug made from its title (or `new.slug`); queue its embedding."""
+        new = new or NewArticle()
         title = check_title(title)
         content = check_content(content, self._settings.article_max_bytes)
         folder = check_folder(folder)
         clean_tags = check_tags(tags)
+        base = slugify(title) if new.slug is None else check_slug(new.slug)
         chunks = [] if no_rag else await self._chunk(title, content)
-        row, task_id = await self._insert(title, content, folder, clean_tags, no_rag, chunks)
+        config = self._settings.text_search_config
+        fields = (
+            title,
+            content,
+            folder,
+            clean_tags,
+            no_rag,
+            content_hash(title, content),
+            config,
+            new.created_at,
+        )
+        insert = insert_with_free_slug if new.on_taken == "rename" else insert_with_slug
+        async with pooled_connection(self._db, transaction=True) as conn:
+            row = await insert(conn, base, fields)
+            task_id = None if no_rag else await self._write_chunks(conn, row, chunks, new.priority)
         changed = ["slug", "title", "content", "folder", "tags", "no_rag"]
         return await self._written(row, task_id, changed)
-
-    async def _insert(
-        self, title: str, content: str, folder: str, tags: list[str], no_rag: bool, chunks: list[Chunk]
-    ) -> tuple[asyncpg.Record, int | None]:
-        config = self._settings.text_search_config
-        fields = (title, content, folder, tags, no_rag, content_hash(title, content), config)
-        async with pooled_connection(self._db, transaction=True) as conn:
-            row = await insert_with_free_slug(conn, slugify(title), fields)
-            task_id = None if no_rag else await self._write_chunks(conn, row, chunks)
-        return row, task_id
 
     async def update(
         self,
@@ -102,8 +130,10 @@ class ArticleService(ArticleReads):
         tags: Sequence[str] | None = None,
         no_rag: bool | None = None,
         new_slug: str | None = None,
+        priority: Priority = "normal",
     ) -> ArticleWrite:
-        """Change the given fields; the slug stays unless `new_slug` renames it."""
+        """Change the given fields; the slug stays unless `new_slug` renames it. A change of
+        the text queues its embedding at `priority`."""
         edit = _Edit(
             slug=None if new_slug is None else check_slug(new_slug, "new_slug"),
             title=None if title is None else check_title(title),
@@ -117,12 +147,14 @@ class ArticleService(ArticleReads):
                 "arguments", "give at least one of title, content, folder, tags, no_rag, new_slug"
             )
         try:
-            row, task_id, changed = await self._update(slug, edit)
+            row, task_id, changed = await self._update(slug, edit, priority)
         except asyncpg.UniqueViolationError:
             raise ConflictError(f"new_slug: {new_slug!r} is already the slug of another article") from None
         return await self._written(row, task_id, changed)
 
-    async def _update(self, slug: str, edit: _Edit) -> tuple[asyncpg.Record, int | None, list[str]]:
+    async def _update(
+        self, slug: str, edit: _Edit, priority: Priority
+    ) -> tuple[asyncpg.Record, int | None, list[str]]:
         async with pooled_connection(self._db, transaction=True) as conn:
             current = await _locked(conn, slug)
             edit = _against(edit, current)
@@ -133,7 +165,7 @@ class ArticleService(ArticleReads):
             if edit.slug is not None and await slug_taken(conn, edit.slug):
                 raise ConflictError(f"new_slug: {edit.slug!r} is already the slug of another article")
             row = await self._save(conn, current, edit)
-            task_id = await self._rechunk(conn, current, row, edit)
+            task_id = await self._rechunk(conn, current, row, edit, priority)
         return row, task_id, edit.changed
 
     async def _save(self, conn: asyncpg.Connection, current: asyncpg.Record, edit: _Edit) -> asyncpg.Record:
@@ -155,7 +187,12 @@ class ArticleService(ArticleReads):
         )
 
     async def _rechunk(
-        self, conn: asyncpg.Connection, current: asyncpg.Record, row: asyncpg.Record, edit: _Edit
+        self,
+        conn: asyncpg.Connection,
+        current: asyncpg.Record,
+        row: asyncpg.Record,
+        edit: _Edit,
+        priority: Priority,
     ) -> int | None:
         """Keep chunks and tasks in step with the update; return the task queued, if any."""
         if row["no_rag"]:
@@ -166,7 +203,7 @@ class ArticleService(ArticleReads):
         if not (edit.text_changed or current["no_rag"]):
             return None  # folder, tags or slug only: the passages are as they were
         chunks = await self._chunk(row["title"], _content(edit, current))
-        return await self._write_chunks(conn, row, chunks)
+        return await self._write_chunks(conn, row, chunks, priority)
 
     async def delete(self, slug: str) -> ArticleDeletion:
         """Delete an article, its chunks, and its embedding tasks still to run."""
@@ -182,11 +219,17 @@ class ArticleService(ArticleReads):
         return await chunk_in_thread(self._settings, title, content)
 
     async def _write_chunks(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, chunks: list[Chunk]
+        self, conn: asyncpg.Connection, row: asyncpg.Record, chunks: list[Chunk], priority: Priority
     ) -> int | None:
         articles = [(row["id"], row["version"], chunks)]
         task_ids = await queue_and_store(
-            conn, self._settings, self._model_id, articles, queue_ids=[row["id"]], source="write"
+            conn,
+            self._settings,
+            self._model_id,
+            articles,
+            queue_ids=[row["id"]],
+            source="write",
+            priority=priority,
         )
         return task_ids[0] if task_ids else None
 
