@@ -64,9 +64,10 @@ async def import_files(
     *,
     max_bytes: int,
     on_result: Callable[[FileResult], None],
+    concurrency: int = IMPORT_CONCURRENCY,
 ) -> None:
-    """Import the files, several at once; `on_result` hears of each as it is done."""
-    send, receive = anyio.create_memory_object_stream[FoundFile](IMPORT_CONCURRENCY)
+    """Import the files, `concurrency` at once; `on_result` hears of each as it is done."""
+    send, receive = anyio.create_memory_object_stream[FoundFile](concurrency)
 
     async def work(queue: anyio.abc.ObjectReceiveStream[FoundFile]) -> None:
         async with queue:
@@ -75,7 +76,7 @@ async def import_files(
 
     async with anyio.create_task_group() as group:
         async with receive:  # each worker holds a clone
-            for _ in range(IMPORT_CONCURRENCY):
+            for _ in range(concurrency):
                 group.start_soon(work, receive.clone())
         async with send:
             for found in files:
