@@ -19,20 +19,18 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
-import asyncpg
 
 from article_mcp.articles.file_tree import markdown_files
 from article_mcp.articles.markdown_files import parse_article
 from article_mcp.articles.service import ArticleService
 from article_mcp.articles.transfer import IMPORT_CONCURRENCY, FileResult, ImportOptions, import_files
 from article_mcp.config import Settings
-from article_mcp.db.embedded import EmbeddedServer
 from article_mcp.db.migrate import migrate_to_latest
 from article_mcp.db.pool import Database, create_pool
 from article_mcp.logs import configure_logging
+from bench_server import empty_databases, temporary_server
 
 WORDS = [
     "postgres",
@@ -62,12 +60,7 @@ def write_files(root: Path, count: int) -> None:
 
 
 async def fresh_service(admin_dsn: str, name: str) -> tuple[ArticleService, Database]:
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = urlunsplit(urlsplit(admin_dsn)._replace(path=f"/{name}"))
+    (dsn,) = await empty_databases(admin_dsn, [name])
     await migrate_to_latest(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=POOL_SIZE)
     model = await pool.fetchval(
@@ -138,15 +131,11 @@ def report(rows: list[tuple[str, int, float]]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING", "console")
-    with tempfile.TemporaryDirectory(prefix="bench-import-", ignore_cleanup_errors=True) as work:
-        root = Path(work) / "notes"
-        root.mkdir()
+    with tempfile.TemporaryDirectory(prefix="bench-import-files-", ignore_cleanup_errors=True) as work:
+        root = Path(work)
         write_files(root, args.files)
-        server = await anyio.to_thread.run_sync(EmbeddedServer.acquire, Path(work) / "data")
-        try:
-            rows = await measure(server.dsn, root)
-        finally:
-            await anyio.to_thread.run_sync(server.release)
+        async with temporary_server("bench-import-") as admin_dsn:
+            rows = await measure(admin_dsn, root)
     report(rows)
 
 

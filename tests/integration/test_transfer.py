@@ -20,7 +20,7 @@ from article_mcp.articles.transfer import (
 )
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database, create_pool
-from article_mcp.errors import ConflictError
+from article_mcp.errors import ConflictError, DatabaseUnavailableError
 from tests.conftest import create_database, drop_database, make_settings
 from tests.support.queue_states import add_model
 
@@ -109,7 +109,7 @@ async def test_one_bad_file_among_good_ones(db: Database, settings: Settings, tm
     notes = tmp_path / "notes"
     (notes / "sub").mkdir(parents=True)
     (notes / "good.md").write_text("# Good one\n\ntext")
-    (notes / "sub" / "also.md").write_text("---\ntags: [x]\n---\nbody")
+    (notes / "sub" / "also.md").write_text("---\ntags: [x]\naliases: [y]\n---\nbody")
     (notes / "bad-utf8.md").write_bytes(b"caf\xe9")
     (notes / "bad-yaml.md").write_text("---\ntitle: [\n---\n")
     (notes / "bad-folder.md").write_text("---\nfolder: ../../etc\n---\n")
@@ -119,6 +119,7 @@ async def test_one_bad_file_among_good_ones(db: Database, settings: Settings, tm
     results = await run_import(service, [notes], settings, folder_from_path=True)
     outcomes = {r.path.name: (r.outcome, r.reason) for r in results}
     assert outcomes["good.md"] == ("created", None) and outcomes["also.md"] == ("created", None)
+    assert [r.ignored for r in results if r.path.name == "also.md"] == [("aliases",)]
     assert "UTF-8" in str(outcomes["bad-utf8.md"][1])
     assert "YAML" in str(outcomes["bad-yaml.md"][1])
     assert str(outcomes["bad-folder.md"][1]).startswith("folder: ")
@@ -193,3 +194,17 @@ async def test_export_of_one_folder(db: Database, settings: Settings, tmp_path: 
     assert sorted(files_of(tmp_path / "out")) == ["guides/in.md", "guides/x/deeper.md"]
     text = (tmp_path / "out" / "guides" / "in.md").read_text()
     assert "created: 2023-03-04 05:06:07.890123+00:00\n" in text
+
+
+async def test_an_error_beyond_one_file_stops_the_import(
+    settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.md").write_text(name)
+    pool = await create_pool(database_url)
+    await pool.close()
+    service = ArticleService(settings, Database(pool=pool, dsn=database_url), None)
+    # Raised as it is (not every file failing with it, nor wrapped in an exception group), so
+    # the CLI exits 3 with one line saying the database cannot be reached.
+    with pytest.raises(DatabaseUnavailableError, match="pool is closed"):
+        await run_import(service, [tmp_path], settings)

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from article_mcp.articles.markdown_files import first_heading, parse_article, render_article
+from article_mcp.articles.models import StoredArticle
 from article_mcp.errors import InvalidInputError
 
 # Text as PostgreSQL stores it (no NUL, no lone surrogates), with front matter lookalikes mixed in.
@@ -17,6 +18,11 @@ text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="
 content = st.lists(st.sampled_from(["---\n", "...\n", "title: x\n", "\r\n", "# H\n"]) | text).map("".join)
 one_line = st.text(st.characters(blacklist_categories=["Cs", "Cc", "Zl", "Zp"]), min_size=1, max_size=80)
 CREATED = datetime(2024, 1, 5, 10, 30, 15, 123456, tzinfo=UTC)
+
+
+def stored(**fields: object) -> StoredArticle:
+    defaults = {"slug": "s", "folder": "", "tags": [], "no_rag": False, "created_at": CREATED, "content": "x"}
+    return StoredArticle.model_validate({**defaults, **fields})
 
 
 @given(
@@ -29,9 +35,7 @@ CREATED = datetime(2024, 1, 5, 10, 30, 15, 123456, tzinfo=UTC)
 def test_a_rendered_file_reads_back_as_it_was(
     title: str, content: str, tags: list[str], no_rag: bool, folder: str
 ) -> None:
-    data = render_article(
-        title=title, slug="s", folder=folder, tags=tags, no_rag=no_rag, created=CREATED, content=content
-    )
+    data = render_article(stored(title=title, folder=folder, tags=tags, no_rag=no_rag, content=content))
     article = parse_article(data, "stem")
     assert (article.title, article.slug, article.folder) == (title, "s", folder)
     assert (list(article.tags), article.no_rag, article.created) == (tags, no_rag, CREATED)
@@ -41,9 +45,7 @@ def test_a_rendered_file_reads_back_as_it_was(
 
 def test_front_matter_like_content_stays_content() -> None:
     body = "---\ntitle: not me\n---\n\nreal text\n"
-    data = render_article(
-        title="T", slug="t", folder="", tags=[], no_rag=False, created=CREATED, content=body
-    )
+    data = render_article(stored(title="T", content=body))
     assert data.startswith(b"---\ntitle: T\n")
     assert parse_article(data, "stem").content == body
 
@@ -118,10 +120,10 @@ def test_bad_files_name_the_field_and_the_rule(data: bytes, field: str, rule: st
 
 
 def test_rendering_is_stable_and_ordered() -> None:
-    kwargs = {"title": "Ünï: — 日本", "slug": "u", "folder": "a/b", "tags": [], "no_rag": True}
-    first = render_article(**kwargs, created=CREATED, content="x")  # type: ignore[arg-type]
+    article = stored(title="Ünï: — 日本", slug="u", folder="a/b", no_rag=True)
+    first = render_article(article)
     local = CREATED.astimezone(timezone(timedelta(hours=-5)))
-    assert render_article(**kwargs, created=local, content="x") == first  # type: ignore[arg-type]
+    assert render_article(article.model_copy(update={"created_at": local})) == first
     assert first.decode().splitlines()[:8] == [
         "---",
         "title: 'Ünï: — 日本'",

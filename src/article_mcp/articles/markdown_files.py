@@ -22,7 +22,6 @@ content that itself starts with `---` comes back intact.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
+from article_mcp.articles.models import StoredArticle
 from article_mcp.errors import InvalidInputError
 
 # The keys export writes, in this order; import reads the same.
@@ -75,28 +75,19 @@ def parse_article(data: bytes, file_stem: str) -> ArticleFile:
     )
 
 
-def render_article(
-    *,
-    title: str,
-    slug: str,
-    folder: str,
-    tags: Sequence[str],
-    no_rag: bool,
-    created: datetime,
-    content: str,
-) -> bytes:
+def render_article(article: StoredArticle) -> bytes:
     """The file of an article: front matter in FRONT_MATTER_KEYS order, then the content."""
     meta = {
-        "title": title,
-        "slug": slug,
-        "folder": folder,
-        "tags": list(tags),
-        "no_rag": no_rag,
-        "created": created.astimezone(UTC),
+        "title": article.title,
+        "slug": article.slug,
+        "folder": article.folder,
+        "tags": list(article.tags),
+        "no_rag": article.no_rag,
+        "created": article.created_at.astimezone(UTC),
     }
     # No line wrapping, so a long title stays on its line and a second export is identical.
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=2**31 - 1)
-    return f"{_OPENING}\n{front}{_OPENING}\n{content}".encode()
+    return f"{_OPENING}\n{front}{_OPENING}\n{article.content}".encode()
 
 
 def first_heading(content: str) -> str | None:

@@ -11,7 +11,7 @@ on one round trip at a time. The format is in `markdown_files`, the paths in `fi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +33,9 @@ Outcome = Literal["created", "updated", "unchanged", "skipped", "failed"]
 # Files written at once: enough to overlap reading, chunking and round trips; each holds a
 # pooled connection only for its own transaction.
 IMPORT_CONCURRENCY = 8
+# What fails one file (its content breaks a rule, its slug is taken, it cannot be read); any
+# other error (the database is gone) stops the import.
+FILE_ERRORS = (InvalidInputError, ConflictError, OSError)
 # Front matter a file may carry beyond ARTICLE_MAX_BYTES of content before it is not even read.
 FRONT_MATTER_ALLOWANCE = 64 * 1024
 
@@ -55,6 +58,7 @@ class FileResult:
     outcome: Outcome
     slug: str | None = None
     reason: str | None = None  # why it failed or was skipped
+    ignored: tuple[str, ...] = ()  # front matter keys not imported
 
 
 async def import_files(
@@ -74,13 +78,17 @@ async def import_files(
             async for found in queue:
                 on_result(await import_file(service, found, options, max_bytes=max_bytes))
 
-    async with anyio.create_task_group() as group:
-        async with receive:  # each worker holds a clone
-            for _ in range(concurrency):
-                group.start_soon(work, receive.clone())
-        async with send:
-            for found in files:
-                await send.send(found)
+    try:
+        async with anyio.create_task_group() as group:
+            async with receive:  # each worker holds a clone
+                for _ in range(concurrency):
+                    group.start_soon(work, receive.clone())
+            async with send:
+                for found in files:
+                    await send.send(found)
+    except BaseExceptionGroup as errors:
+        # What stops one worker (the database is gone) stops the import: raise it as it is.
+        raise errors.exceptions[0] from None
 
 
 async def import_file(
@@ -96,12 +104,16 @@ async def import_file(
             folder = found.folder if options.folder_from_path else ""
         slug = article.slug if article.slug is not None else title_slug(article.title)
         if options.dry_run:
-            return await _dry_run(service, found.path, article, folder, slug, options, max_bytes)
-        return await _write(service, found.path, article, folder, slug, options)
-    except ArticleMcpError as exc:
-        return FileResult(found.path, "failed", reason=exc.message)
-    except OSError as exc:
-        return FileResult(found.path, "failed", reason=describe(exc))
+            result = await _dry_run(service, found.path, article, folder, slug, options, max_bytes)
+        else:
+            result = await _write(service, found.path, article, folder, slug, options)
+    except FILE_ERRORS as exc:
+        return FileResult(found.path, "failed", reason=_reason(exc))
+    return replace(result, ignored=article.ignored)
+
+
+def _reason(exc: Exception) -> str:
+    return exc.message if isinstance(exc, ArticleMcpError) else describe(exc)
 
 
 async def _read(path: Path, max_bytes: int) -> bytes:
@@ -208,18 +220,8 @@ def _write_batch(root: Path, batch: Sequence[StoredArticle]) -> list[ExportResul
 
 
 def _write_one(root: Path, article: StoredArticle) -> ExportResult:
-    data = render_article(
-        title=article.title,
-        slug=article.slug,
-        folder=article.folder,
-        tags=article.tags,
-        no_rag=article.no_rag,
-        created=article.created_at,
-        content=article.content,
-    )
+    data = render_article(article)
     try:
         return ExportResult(article.slug, write_export_file(root, article.folder, article.slug, data))
-    except ArticleMcpError as exc:
-        return ExportResult(article.slug, None, reason=exc.message)
-    except OSError as exc:
-        return ExportResult(article.slug, None, reason=describe(exc))
+    except FILE_ERRORS as exc:
+        return ExportResult(article.slug, None, reason=_reason(exc))

@@ -89,8 +89,11 @@ async def import_command(args: argparse.Namespace, ctx: CommandContext) -> int:
 
             def report(result: FileResult) -> None:
                 counts[result.outcome] += 1
-                if result.outcome in ("failed", "skipped"):
-                    progress.console.print(Text(f"{result.outcome}: {result.path}: {result.reason}"))
+                if result.outcome == "failed":  # skipped ones are expected when an import runs again
+                    progress.console.print(Text(f"failed: {result.path}: {result.reason}"))
+                if result.ignored:
+                    keys = ", ".join(result.ignored)
+                    progress.console.print(Text(f"note: {result.path}: front matter not imported: {keys}"))
                 progress.update(bar, advance=1, counts=_counts(counts))
 
             await import_files(
