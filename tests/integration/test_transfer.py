@@ -115,6 +115,8 @@ async def test_one_bad_file_among_good_ones(db: Database, settings: Settings, tm
     (notes / "bad-folder.md").write_text("---\nfolder: ../../etc\n---\n")
     (notes / "no-slug.md").write_text("---\ntitle: '***'\n---\n")
     (notes / "too-big.md").write_text("x" * 2000)
+    (tmp_path / "secret.md").write_text("not for import")
+    (notes / "link.md").symlink_to(tmp_path / "secret.md")
     service = ArticleService(make_settings(db.dsn, article_max_bytes=1000), db, None)
     results = await run_import(service, [notes], settings, folder_from_path=True)
     outcomes = {r.path.name: (r.outcome, r.reason) for r in results}
@@ -125,6 +127,7 @@ async def test_one_bad_file_among_good_ones(db: Database, settings: Settings, tm
     assert str(outcomes["bad-folder.md"][1]).startswith("folder: ")
     assert "slug" in str(outcomes["no-slug.md"][1])
     assert "ARTICLE_MAX_BYTES" in str(outcomes["too-big.md"][1])
+    assert outcomes["link.md"] == ("failed", "is a symbolic link to outside the given paths")
     rows = await db.pool.fetch("SELECT slug, title, folder, tags FROM articles ORDER BY slug")
     assert [tuple(r) for r in rows] == [("also", "also", "sub", ["x"]), ("good-one", "Good one", "", [])]
 
@@ -208,3 +211,24 @@ async def test_an_error_beyond_one_file_stops_the_import(
     # the CLI exits 3 with one line saying the database cannot be reached.
     with pytest.raises(DatabaseUnavailableError, match="pool is closed"):
         await run_import(service, [tmp_path], settings)
+
+
+async def test_export_never_leaves_its_directory_whatever_the_database_holds(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    service = ArticleService(settings, db, None)
+    await service.create("Fine", "text", folder="ok")
+    # Rows the rules would refuse, written past them: export must still stay inside DIR.
+    for slug, folder in (("escape", "../../outside"), ("absolute", "/tmp/abs"), ("bad/slug", "")):
+        await db.pool.execute(
+            "INSERT INTO articles (slug, title, content, folder, content_hash)"
+            " VALUES ($1, 't', 'c', $2, 'h')",
+            slug,
+            folder,
+        )
+    out = tmp_path / "deep" / "out"
+    results = {r.slug: r for r in await run_export(service, out)}
+    assert results["fine"].path == out.resolve() / "ok" / "fine.md"
+    assert {slug for slug, r in results.items() if r.path is None} == {"escape", "absolute", "bad/slug"}
+    assert str(results["escape"].reason).startswith("folder: ")
+    assert list(files_of(tmp_path)) == ["deep/out/ok/fine.md"]
