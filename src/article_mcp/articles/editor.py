@@ -31,6 +31,7 @@ from article_mcp.errors import ConflictError
 from article_mcp.passages import store
 from article_mcp.passages.chunking import Chunk
 from article_mcp.queue import tasks
+from article_mcp.queue.tasks import Priority
 
 QUERIES = Queries("article_mcp.articles", "editor.sql")
 
@@ -73,6 +74,7 @@ class ArticleEditor(ArticleReads):
         note: Note,
         *,
         restored_from: int | None = None,
+        priority: Priority = "normal",
     ) -> tuple[asyncpg.Record, int | None, list[str]]:
         """Change what differs in the locked article and record the version; nothing when
         nothing differs."""
@@ -86,7 +88,7 @@ class ArticleEditor(ArticleReads):
         row = await self._save(conn, current, edit)
         operation = "restore" if restored_from is not None else history.update_operation(edit.changed)
         await self._record(conn, row, operation, edit.changed, note, restored_from=restored_from)
-        task_id = await self._rechunk(conn, current, row, edit)
+        task_id = await self._rechunk(conn, current, row, edit, priority)
         return row, task_id, edit.changed
 
     async def _save(self, conn: asyncpg.Connection, current: asyncpg.Record, edit: Edit) -> asyncpg.Record:
@@ -108,7 +110,12 @@ class ArticleEditor(ArticleReads):
         )
 
     async def _rechunk(
-        self, conn: asyncpg.Connection, current: asyncpg.Record, row: asyncpg.Record, edit: Edit
+        self,
+        conn: asyncpg.Connection,
+        current: asyncpg.Record,
+        row: asyncpg.Record,
+        edit: Edit,
+        priority: Priority,
     ) -> int | None:
         """Keep chunks and tasks in step with the update; return the task queued, if any."""
         if row["no_rag"]:
@@ -119,7 +126,7 @@ class ArticleEditor(ArticleReads):
         if not (edit.text_changed or current["no_rag"]):
             return None  # folder, tags or slug only: the passages are as they were
         chunks = await self._chunk(row["title"], _content(edit, current))
-        return await self._write_chunks(conn, row, chunks)
+        return await self._write_chunks(conn, row, chunks, priority)
 
     async def _record(
         self,
@@ -146,11 +153,21 @@ class ArticleEditor(ArticleReads):
         return await chunk_in_thread(self._settings, title, content)
 
     async def _write_chunks(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, chunks: list[Chunk]
+        self,
+        conn: asyncpg.Connection,
+        row: asyncpg.Record,
+        chunks: list[Chunk],
+        priority: Priority = "normal",
     ) -> int | None:
         articles = [(row["id"], row["version"], chunks)]
         task_ids = await queue_and_store(
-            conn, self._settings, self._model_id, articles, queue_ids=[row["id"]], source="write"
+            conn,
+            self._settings,
+            self._model_id,
+            articles,
+            queue_ids=[row["id"]],
+            source="write",
+            priority=priority,
         )
         return task_ids[0] if task_ids else None
 

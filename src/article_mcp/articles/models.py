@@ -55,6 +55,18 @@ class ArticleWrite(ArticleSummary):
     )
 
 
+class StoredArticle(Frozen):
+    """An article as an export writes it out: what an import restores, nothing else."""
+
+    slug: str
+    title: str
+    content: str
+    folder: str
+    tags: list[str]
+    no_rag: bool
+    created_at: datetime
+
+
 class ArticleDeletion(Frozen):
     """The outcome of a delete."""
 

@@ -3,7 +3,7 @@ and the embedding status each result carries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
@@ -16,6 +16,7 @@ from article_mcp.articles.models import (
     EmbeddingStatus,
     FolderCount,
     FolderList,
+    StoredArticle,
 )
 from article_mcp.articles.rules import check_folder, check_page, check_query, escape_like
 from article_mcp.config import Settings
@@ -27,6 +28,8 @@ from article_mcp.queue import tasks
 QUERIES = Queries("article_mcp.articles", "reads.sql")
 
 MAX_PAGE = 100
+# Articles per round trip when every article of a folder is read (an export).
+STORED_BATCH = 200
 
 
 class ArticleReads:
@@ -110,6 +113,21 @@ class ArticleReads:
     def model_id(self) -> int | None:
         """The model whose embeddings statuses describe; None when semantic search is off."""
         return self._model_id
+
+    async def stored(self, folder: str = "") -> AsyncIterator[Sequence[StoredArticle]]:
+        """Every article in a folder and its subfolders, by slug, in batches, all from one
+        snapshot: articles written meanwhile neither appear half nor twice."""
+        folder = check_folder(folder)
+        async with (
+            pooled_connection(self._db) as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            after = ""
+            while rows := await conn.fetch(
+                QUERIES["stored_articles"], *_folder_args(folder), after, STORED_BATCH
+            ):
+                yield [StoredArticle.model_validate(dict(row)) for row in rows]
+                after = rows[-1]["slug"]
 
     # -- embedding status -----------------------------------------------------------------
 

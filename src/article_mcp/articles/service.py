@@ -13,6 +13,9 @@ in `reads`, the history's in `versions`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
 import asyncpg
 
@@ -24,17 +27,31 @@ from article_mcp.articles.reads import not_found
 from article_mcp.articles.rules import check_content, check_folder, check_tags, check_title
 from article_mcp.articles.slugs import check_slug, slugify
 from article_mcp.articles.versions import VersionReads, tracked_article
-from article_mcp.articles.writes import content_hash, insert_with_free_slug, revive
+from article_mcp.articles.writes import content_hash, insert_with_free_slug, insert_with_slug, revive
 from article_mcp.db.pool import pooled_connection
 from article_mcp.db.sql import Queries
 from article_mcp.errors import ConflictError, InvalidInputError, NotFoundError
 from article_mcp.passages import store
 from article_mcp.passages.chunking import Chunk
 from article_mcp.queue import tasks
+from article_mcp.queue.tasks import Priority
 
 QUERIES = Queries("article_mcp.articles", "service.sql")
 
-__all__ = ["AfterWrite", "ArticleService"]
+__all__ = ["AfterWrite", "ArticleService", "NewArticle"]
+
+# What a create does when its slug is taken: take the next free `slug-2`, `slug-3`, ... or fail.
+OnTaken = Literal["rename", "fail"]
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """How a create places a new article, where the defaults will not do (imports)."""
+
+    slug: str | None = None  # default: made from the title
+    on_taken: OnTaken = "rename"
+    created_at: datetime | None = None  # default: now
+    priority: Priority = "normal"  # of its embedding task
 
 
 class ArticleService(ArticleEditor, VersionReads):
@@ -57,15 +74,17 @@ class ArticleService(ArticleEditor, VersionReads):
         no_rag: bool = False,
         message: str | None = None,
         author: str | None = None,
+        new: NewArticle | None = None,
     ) -> ArticleWrite:
-        """Create an article with a slug made from its title; queue its embedding."""
+        """Create an article with a slug made from its title (or `new.slug`); queue its embedding."""
+        new = new or NewArticle()
         title = check_title(title)
         content = check_content(content, self._settings.article_max_bytes)
         folder = check_folder(folder)
         clean_tags = check_tags(tags)
         note = Note.checked(message, author)
         chunks = [] if no_rag else await self._chunk(title, content)
-        row, task_id = await self._insert(title, content, folder, clean_tags, no_rag, chunks, note)
+        row, task_id = await self._insert(title, content, folder, clean_tags, no_rag, chunks, note, new)
         return await self._written(row, task_id, list(ALL_FIELDS))
 
     async def _insert(
@@ -77,13 +96,17 @@ class ArticleService(ArticleEditor, VersionReads):
         no_rag: bool,
         chunks: list[Chunk],
         note: Note,
+        new: NewArticle,
     ) -> tuple[asyncpg.Record, int | None]:
         config = self._settings.text_search_config
-        fields = (title, content, folder, tags, no_rag, content_hash(title, content), config)
+        digest = content_hash(title, content)
+        fields = (title, content, folder, tags, no_rag, digest, config, new.created_at)
+        base = slugify(title) if new.slug is None else check_slug(new.slug)
+        insert = insert_with_free_slug if new.on_taken == "rename" else insert_with_slug
         async with pooled_connection(self._db, transaction=True) as conn:
-            row = await insert_with_free_slug(conn, slugify(title), fields)
+            row = await insert(conn, base, fields)
             await self._record(conn, row, "create", ALL_FIELDS, note)
-            task_id = None if no_rag else await self._write_chunks(conn, row, chunks)
+            task_id = None if no_rag else await self._write_chunks(conn, row, chunks, new.priority)
         return row, task_id
 
     async def update(
@@ -99,8 +122,10 @@ class ArticleService(ArticleEditor, VersionReads):
         expected_version: int | None = None,
         message: str | None = None,
         author: str | None = None,
+        priority: Priority = "normal",
     ) -> ArticleWrite:
-        """Change the given fields; the slug stays unless `new_slug` renames it."""
+        """Change the given fields; the slug stays unless `new_slug` renames it. A change of
+        the text queues its embedding at `priority`."""
         edit = Edit(
             slug=None if new_slug is None else check_slug(new_slug, "new_slug"),
             title=None if title is None else check_title(title),
@@ -118,7 +143,7 @@ class ArticleService(ArticleEditor, VersionReads):
             async with pooled_connection(self._db, transaction=True) as conn:
                 current = await _locked(conn, slug)
                 check_expected(slug, current["version"], expected_version)
-                row, task_id, changed = await self._apply(conn, current, edit, note)
+                row, task_id, changed = await self._apply(conn, current, edit, note, priority=priority)
         except asyncpg.UniqueViolationError:
             raise ConflictError(f"new_slug: {new_slug!r} is already the slug of another article") from None
         return await self._written(row, task_id, changed)
