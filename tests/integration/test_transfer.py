@@ -105,6 +105,36 @@ async def test_export_then_import_into_an_empty_database_reproduces_it(
         await drop_database(pg_server, dsn)
 
 
+async def test_export_with_history_writes_each_version_beside_the_article(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    service = ArticleService(settings, db, None)
+    await service.create("Travel log", "Day one.", folder="trips", author="agent-a")
+    await service.update("travel-log", content="Day one. Day two.", message="second day")
+    await service.update("travel-log", new_slug="travel-journal")
+    out = tmp_path / "out"
+    assert all(r.path is not None for r in await run_export_history(service, out))
+    files = files_of(out)
+    assert sorted(files) == [
+        "trips/.history/travel-journal/1.md",
+        "trips/.history/travel-journal/2.md",
+        "trips/.history/travel-journal/3.md",
+        "trips/travel-journal.md",
+    ]
+    first, second = (files[f"trips/.history/travel-journal/{n}.md"].decode() for n in (1, 2))
+    assert first.endswith("---\nDay one.") and "operation: create" in first and "author: agent-a" in first
+    assert second.endswith("---\nDay one. Day two.") and "message: second day" in second
+    assert "operation: rename" in files["trips/.history/travel-journal/3.md"].decode()
+    # The history is in a hidden folder, which an import skips: only the article comes back.
+    assert [found.path.name for found in markdown_files([out])] == ["travel-journal.md"]
+
+
+async def run_export_history(service: ArticleService, directory: Path) -> list[ExportResult]:
+    results: list[ExportResult] = []
+    await export_articles(service, directory, folder="", on_result=results.append, with_history=True)
+    return results
+
+
 async def test_one_bad_file_among_good_ones(db: Database, settings: Settings, tmp_path: Path) -> None:
     notes = tmp_path / "notes"
     (notes / "sub").mkdir(parents=True)

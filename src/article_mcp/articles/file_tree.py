@@ -22,6 +22,8 @@ from article_mcp.errors import ConflictError, InvalidInputError
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 EXPORT_SUFFIX = ".md"
+# Where `export --with-history` puts each article's past versions, beside its file.
+HISTORY_DIR = ".history"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +93,23 @@ def write_export_file(root: Path, folder: str, slug: str, data: bytes) -> Path:
     an existing file or through a link."""
     check_folder(folder)
     check_slug(slug)
-    path = (
-        root.joinpath(*folder.split("/"), slug + EXPORT_SUFFIX) if folder else root / (slug + EXPORT_SUFFIX)
-    )
+    return _write_inside(root, _folder_path(root, folder) / (slug + EXPORT_SUFFIX), folder, data)
+
+
+def write_history_file(root: Path, folder: str, slug: str, version: int, data: bytes) -> Path:
+    """Write one past version of an article to `<folder>/.history/<slug>/<version>.md`: a
+    hidden folder, which an import skips, so history never comes back as articles."""
+    check_folder(folder)
+    check_slug(slug)
+    path = _folder_path(root, folder) / HISTORY_DIR / slug / f"{version}{EXPORT_SUFFIX}"
+    return _write_inside(root, path, folder, data)
+
+
+def _folder_path(root: Path, folder: str) -> Path:
+    return root.joinpath(*folder.split("/")) if folder else root
+
+
+def _write_inside(root: Path, path: Path, folder: str, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not _inside(path.parent.resolve(), [root]):
         raise InvalidInputError("folder", f"{folder!r} leads outside the export directory")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from article_mcp.articles.models import PruneReport, VersionOperation
+from article_mcp.articles.models import PruneReport, StoredVersion, VersionOperation
 from article_mcp.articles.rules import AUTHOR_MAX_LENGTH, MESSAGE_MAX_LENGTH, check_note
 from article_mcp.db.sql import Queries
 from article_mcp.errors import ConflictError
@@ -109,6 +109,16 @@ async def version_rows(
     rows = await conn.fetch(QUERIES["list_versions"], article_id, before, limit)
     total: int = await conn.fetchval(QUERIES["count_versions"], article_id)
     return rows, total
+
+
+async def stored_versions(
+    conn: asyncpg.Connection, article_ids: Sequence[int]
+) -> dict[int, list[StoredVersion]]:
+    """Every kept version of these articles, oldest first, by article id."""
+    found: dict[int, list[StoredVersion]] = {article_id: [] for article_id in article_ids}
+    for row in await conn.fetch(QUERIES["stored_versions"], list(article_ids)):
+        found[row["article_id"]].append(StoredVersion.model_validate(dict(row)))
+    return found
 
 
 async def purge(conn: asyncpg.Connection, article_id: int) -> int:

@@ -81,3 +81,11 @@ WITH ranked AS (
 SELECT (SELECT count(DISTINCT article_id) FROM doomed) AS articles,
        (SELECT count(*) FROM doomed) AS versions,
        (SELECT count(*) FROM ranked WHERE newness <= $1) AS kept;
+
+-- name: stored_versions
+-- Every kept version of the articles $1, oldest first, with its content (an export's history).
+SELECT article_id, version, operation, title, content, folder, tags, no_rag, message, author,
+       created_at
+FROM article_versions
+WHERE article_id = ANY($1::bigint[])
+ORDER BY article_id, version;

@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 
-from article_mcp.articles.models import StoredArticle
+from article_mcp.articles.models import StoredArticle, StoredVersion
 from article_mcp.errors import InvalidInputError
 
 # The keys export writes, in this order; import reads the same.
@@ -85,9 +85,29 @@ def render_article(article: StoredArticle) -> bytes:
         "no_rag": article.no_rag,
         "created": article.created_at.astimezone(UTC),
     }
+    return _render(meta, article.content)
+
+
+def render_version(version: StoredVersion) -> bytes:
+    """The file of one past version (`export --with-history`): what it was, when, by whom."""
+    meta = {
+        "version": version.version,
+        "operation": version.operation,
+        "created": version.created_at.astimezone(UTC),
+        "author": version.author,
+        "message": version.message,
+        "title": version.title,
+        "folder": version.folder,
+        "tags": list(version.tags),
+        "no_rag": version.no_rag,
+    }
+    return _render(meta, version.content)
+
+
+def _render(meta: dict[str, Any], content: str) -> bytes:
     # No line wrapping, so a long title stays on its line and a second export is identical.
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=2**31 - 1)
-    return f"{_OPENING}\n{front}{_OPENING}\n{article.content}".encode()
+    return f"{_OPENING}\n{front}{_OPENING}\n{content}".encode()
 
 
 def first_heading(content: str) -> str | None:

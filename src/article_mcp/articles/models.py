@@ -67,6 +67,21 @@ class StoredArticle(Frozen):
     created_at: datetime
 
 
+class StoredVersion(Frozen):
+    """One version of an article as `export --with-history` writes it out."""
+
+    version: int
+    operation: VersionOperation
+    title: str
+    content: str
+    folder: str
+    tags: list[str]
+    no_rag: bool
+    message: str | None
+    author: str | None
+    created_at: datetime
+
+
 class ArticleDeletion(Frozen):
     """The outcome of a delete."""
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
+from article_mcp.articles import history
 from article_mcp.articles.models import (
     Article,
     ArticleMatch,
@@ -17,6 +18,7 @@ from article_mcp.articles.models import (
     FolderCount,
     FolderList,
     StoredArticle,
+    StoredVersion,
 )
 from article_mcp.articles.rules import check_folder, check_page, check_query, escape_like
 from article_mcp.config import Settings
@@ -114,9 +116,12 @@ class ArticleReads:
         """The model whose embeddings statuses describe; None when semantic search is off."""
         return self._model_id
 
-    async def stored(self, folder: str = "") -> AsyncIterator[Sequence[StoredArticle]]:
+    async def stored(
+        self, folder: str = "", *, with_history: bool = False
+    ) -> AsyncIterator[Sequence[tuple[StoredArticle, Sequence[StoredVersion]]]]:
         """Every article in a folder and its subfolders, by slug, in batches, all from one
-        snapshot: articles written meanwhile neither appear half nor twice."""
+        snapshot: articles written meanwhile neither appear half nor twice. With
+        `with_history`, each with its kept versions, oldest first (else none)."""
         folder = check_folder(folder)
         async with (
             pooled_connection(self._db) as conn,
@@ -126,7 +131,9 @@ class ArticleReads:
             while rows := await conn.fetch(
                 QUERIES["stored_articles"], *_folder_args(folder), after, STORED_BATCH
             ):
-                yield [StoredArticle.model_validate(dict(row)) for row in rows]
+                ids = [row["id"] for row in rows]
+                versions = await history.stored_versions(conn, ids) if with_history else {}
+                yield [(StoredArticle.model_validate(dict(row)), versions.get(row["id"], [])) for row in rows]
                 after = rows[-1]["slug"]
 
     # -- embedding status -----------------------------------------------------------------

@@ -98,7 +98,7 @@ LIMIT $2;
 -- name: stored_articles
 -- The next $4 articles after slug $3 in folder $1 (and its subfolders; $2 the LIKE prefix), by
 -- slug, with what an export writes.
-SELECT slug, title, content, folder, tags, no_rag, created_at
+SELECT id, slug, title, content, folder, tags, no_rag, created_at
 FROM articles
 WHERE ($1::text = '' OR folder = $1 OR folder LIKE $2) AND slug > $3
 ORDER BY slug

@@ -18,9 +18,14 @@ from typing import Literal
 import anyio
 import anyio.abc
 
-from article_mcp.articles.file_tree import FoundFile, prepare_export_dir, write_export_file
-from article_mcp.articles.markdown_files import ArticleFile, parse_article, render_article
-from article_mcp.articles.models import StoredArticle
+from article_mcp.articles.file_tree import (
+    FoundFile,
+    prepare_export_dir,
+    write_export_file,
+    write_history_file,
+)
+from article_mcp.articles.markdown_files import ArticleFile, parse_article, render_article, render_version
+from article_mcp.articles.models import StoredArticle, StoredVersion
 from article_mcp.articles.rules import check_content, check_folder, check_tags, check_title
 from article_mcp.articles.service import ArticleService, NewArticle
 from article_mcp.articles.slugs import check_slug, title_slug
@@ -205,23 +210,33 @@ class ExportResult:
 
 
 async def export_articles(
-    service: ArticleService, directory: Path, *, folder: str, on_result: Callable[[ExportResult], None]
+    service: ArticleService,
+    directory: Path,
+    *,
+    folder: str,
+    on_result: Callable[[ExportResult], None],
+    with_history: bool = False,
 ) -> None:
     """Write every article of `folder` (and its subfolders) under `directory`, which must be
-    new or empty, from one snapshot of the database."""
+    new or empty, from one snapshot of the database; `with_history` adds each kept version."""
     root = prepare_export_dir(directory)
-    async for batch in service.stored(folder):
+    async for batch in service.stored(folder, with_history=with_history):
         for result in await anyio.to_thread.run_sync(_write_batch, root, batch):
             on_result(result)
 
 
-def _write_batch(root: Path, batch: Sequence[StoredArticle]) -> list[ExportResult]:
-    return [_write_one(root, article) for article in batch]
+def _write_batch(
+    root: Path, batch: Sequence[tuple[StoredArticle, Sequence[StoredVersion]]]
+) -> list[ExportResult]:
+    return [_write_one(root, article, versions) for article, versions in batch]
 
 
-def _write_one(root: Path, article: StoredArticle) -> ExportResult:
-    data = render_article(article)
+def _write_one(root: Path, article: StoredArticle, versions: Sequence[StoredVersion]) -> ExportResult:
     try:
-        return ExportResult(article.slug, write_export_file(root, article.folder, article.slug, data))
+        path = write_export_file(root, article.folder, article.slug, render_article(article))
+        for version in versions:
+            data = render_version(version)
+            write_history_file(root, article.folder, article.slug, version.version, data)
+        return ExportResult(article.slug, path)
     except FILE_ERRORS as exc:
         return ExportResult(article.slug, None, reason=_reason(exc))

@@ -70,6 +70,11 @@ def register(commands: Any) -> None:
     )
     p.add_argument("directory", type=Path, metavar="DIR", help="a new or empty directory")
     p.add_argument("--folder", default="", metavar="F", help="only this folder and its subfolders")
+    p.add_argument(
+        "--with-history",
+        action="store_true",
+        help="also write each kept version to <folder>/.history/<slug>/<version>.md",
+    )
     p.set_defaults(handler=export_command)
 
 
@@ -127,7 +132,13 @@ async def export_command(args: argparse.Namespace, ctx: CommandContext) -> int:
                     progress.console.print(Text(f"failed: {result.slug}: {result.reason}"))
                 progress.advance(bar)
 
-            await export_articles(service, args.directory, folder=args.folder, on_result=report)
+            await export_articles(
+                service,
+                args.directory,
+                folder=args.folder,
+                on_result=report,
+                with_history=args.with_history,
+            )
     failed = f", {done['failed']} failed" if done["failed"] else ""
     ctx.console.print(Text(f"exported {done['exported']} articles to {args.directory}{failed}"))
     return EXIT_FAILURE if done["failed"] else EXIT_OK
