@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from typing import Any
 
 import asyncpg
 import numpy as np
@@ -12,7 +14,7 @@ from article_mcp.db.pool import Database
 from article_mcp.embeddings.registry import ModelRecord, record_dimensions
 from article_mcp.passages import store as chunk_store
 from article_mcp.passages.chunking import Chunk
-from article_mcp.search.service import QUERIES, semantic_sql
+from article_mcp.search.service import QUERIES, SEED_SHARE, semantic_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -57,11 +59,34 @@ async def build(conn: asyncpg.Connection) -> ModelRecord:
     return model
 
 
-async def plan(conn: asyncpg.Connection, sql: str, *args: object) -> str:
+async def plan(conn: asyncpg.Connection, sql: str, *args: object, cache_mode: str = "auto") -> str:
+    """The plan of a semantic query as the service runs it (tuned), or of any query in `cache_mode`."""
     async with conn.transaction():
-        await conn.execute(QUERIES["tune_search"], "100")
+        if sql.startswith(QUERIES["semantic_chunks"][:40]):
+            await conn.execute(QUERIES["tune_semantic"], "100")
+        else:
+            await conn.execute("SELECT set_config('plan_cache_mode', $1, true)", cache_mode)
         rows = await conn.fetch("EXPLAIN (COSTS OFF) " + sql, *args)
     return "\n".join(r[0] for r in rows)
+
+
+def fulltext_args(query: str, folder: str | None = None) -> tuple[object, ...]:
+    return ("english", query, 1.2, 0.75, 20, folder, [], SEED_SHARE)
+
+
+async def cte_rows(conn: asyncpg.Connection, *args: object) -> dict[str, int]:
+    """How many rows each named CTE of the full-text query produced, by EXPLAIN ANALYZE."""
+    shown = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + QUERIES["fulltext_chunks"], *args)
+    found: dict[str, int] = {}
+
+    def walk(node: dict[str, Any]) -> None:
+        if node.get("Subplan Name", "").startswith("CTE "):
+            found[node["Subplan Name"][4:]] = int(node["Actual Rows"])
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(json.loads(shown)[0]["Plan"])
+    return found
 
 
 async def test_semantic_search_uses_the_models_hnsw_index(db: Database) -> None:
@@ -73,12 +98,48 @@ async def test_semantic_search_uses_the_models_hnsw_index(db: Database) -> None:
     assert "Seq Scan on chunk_embeddings" not in shown
 
 
-async def test_fulltext_scores_from_the_postings_index_alone(db: Database) -> None:
+async def test_filtered_semantic_search_keeps_the_hnsw_index(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        model = await build(conn)
+        query = np.ones(DIMS, dtype=np.float32)
+        shown = await plan(conn, semantic_sql(model.id, DIMS), query, 20, "f3", [])
+    assert f"Index Scan using chunk_embeddings_hnsw_{model.id} on chunk_embeddings" in shown
+
+
+# The service runs full text with no settings: after a few runs PostgreSQL may use a generic
+# plan, which must be as good.
+@pytest.mark.parametrize("cache_mode", ["force_custom_plan", "force_generic_plan"])
+async def test_fulltext_scores_from_the_postings_index_alone(db: Database, cache_mode: str) -> None:
     async with db.pool.acquire() as conn:
         await build(conn)
         shown = await plan(
-            conn, QUERIES["fulltext_chunks"], "english", "shock term7x1", 1.2, 0.75, 20, None, []
+            conn, QUERIES["fulltext_chunks"], *fulltext_args("shock term7x1"), cache_mode=cache_mode
         )
     assert "Index Only Scan using chunk_postings_pkey on chunk_postings" in shown
     assert "Seq Scan on chunk_postings" not in shown
     assert "Seq Scan on article_chunks" not in shown
+
+
+async def test_fulltext_skips_the_lists_of_common_words(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        await build(conn)
+        common = await conn.fetchval("SELECT sum(df) FROM lexeme_stats WHERE lexeme = ANY($1)", WORDS)
+        rows = await cte_rows(conn, *fulltext_args("term7x1 term8x2 term9x3 shock wave boundari layer wing"))
+    # the rare terms seed; the common words are optional, their lists only completing the
+    # few candidates kept, never aggregated as candidates themselves
+    assert rows["optional"] >= 2
+    assert rows["candidates"] < common / 2
+    assert rows["kept"] <= rows["candidates"]
+
+
+async def test_a_filter_narrows_full_text_before_scoring(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        await build(conn)
+        shown = await plan(conn, QUERIES["fulltext_chunks"], *fulltext_args("shock wave", "f3"))
+        rows = await cte_rows(conn, *fulltext_args("shock wave", "f3"))
+        everywhere = await cte_rows(conn, *fulltext_args("shock wave"))
+    # the folder's passages, hashed once, filter the postings as the index hands them out
+    scan = shown.index("Index Only Scan using chunk_postings_pkey on chunk_postings")
+    assert "Filter: (ANY (chunk_id = (hashed SubPlan" in shown[scan : scan + 300]
+    assert rows["allowed"] == ARTICLES // 5 * 4
+    assert rows["seeded"] <= rows["allowed"] < everywhere["seeded"]
