@@ -50,10 +50,6 @@ log = structlog.get_logger(__name__)
 # articles that one leg ranks a little lower than the other.
 DEPTH_PER_RESULT = 3
 MIN_DEPTH = 30
-# Full text reads the postings of the rarest query words, up to this share of all the
-# query's postings, before it decides which lists of common words it can skip (see
-# fulltext_chunks in service.sql; measured in BENCHMARKS.md).
-SEED_SHARE = 0.25
 
 DISABLED = "semantic search is disabled on this server (SEMANTIC_SEARCH_ENABLED=false)"
 
@@ -211,7 +207,6 @@ class SearchService:
                     depth * request.passages,
                     request.folder or None,  # the SQL takes NULL for every folder
                     request.tags,
-                    SEED_SHARE,
                 )
                 rankings.append(_ranking("fulltext", rows, depth, request.passages))
         return rankings

@@ -4,18 +4,13 @@
 
 -- name: fulltext_chunks
 -- The $5 best passages for query $2 (full-text configuration $1) by BM25 with k1 $3 and b $4,
--- folder $6, tags $7; $8 postings of the rarest lexemes seed the search. OR semantics: a
--- passage needs one of the query's lexemes, each counted once with its repetitions as a
--- weight (so a repeated word costs nothing more). IDF as Lucene: ln(1 + (N - df + 0.5) /
--- (df + 0.5)), never negative. A filter narrows the postings before anything is scored.
---
--- Exact, without reading every posting (MaxScore): a lexeme adds less than its weight (idf
--- times repetitions) to any passage. The rarest lexemes (the seed) give candidates; the
--- best $5 of them, scored in full, give `floor`, a score that the $5-th best passage reaches
--- at least. The lightest other lexemes whose weights sum below the floor are `optional`: a
--- passage holding only those cannot reach the top, so their (long) posting lists are never
--- read; only the candidates that could still reach the floor look up their postings, by the
--- primary key. Every candidate comes from the postings of the other lexemes.
+-- folder $6, tags $7. OR semantics: a passage needs one of the query's lexemes. Each distinct
+-- lexeme is looked up once, its repetitions in the query a weight (a pasted paragraph costs
+-- what its distinct words cost). The postings of the query's lexemes give the candidates,
+-- their term frequencies and lengths (an index-only scan of the postings' primary key);
+-- lexeme_stats and corpus_stats give document frequencies and the average length. IDF as
+-- Lucene: ln(1 + (N - df + 0.5) / (df + 0.5)), never negative. A filter narrows the postings
+-- as they are read, before anything is summed: its passages are found once and hashed.
 WITH terms AS (
     SELECT l.lexeme, cardinality(l.positions) AS qtf
     FROM unnest(to_tsvector($1::text::regconfig, $2::text)) AS l
@@ -33,101 +28,24 @@ allowed AS MATERIALIZED (
       AND ($6::text IS NULL OR a.folder = $6::text OR starts_with(a.folder, $6::text || '/'))
       AND a.tags @> $7::text[]
 ),
-weights AS MATERIALIZED (
-    SELECT t.lexeme, s.df, t.qtf * ln(1 + (c.n - s.df + 0.5) / (s.df::float8 + 0.5)) AS weight,
-           sum(s.df) OVER (ORDER BY s.df, t.lexeme) - s.df < $8::float8 * sum(s.df) OVER () AS seed
+weights AS (
+    SELECT t.lexeme, t.qtf * ln(1 + (c.n - s.df + 0.5) / (s.df::float8 + 0.5)) AS weight
     FROM terms AS t
     JOIN lexeme_stats AS s ON s.lexeme = t.lexeme
     CROSS JOIN corpus AS c
 ),
-postings AS NOT MATERIALIZED (
-    -- every posting of the query's lexemes that the filter lets through, with its share
-    SELECT w.lexeme, w.seed, p.chunk_id,
-           w.weight * p.tf / (p.tf + $3::float8 * (1 - $4::float8 + $4::float8 * p.chunk_length / c.avgdl))
-               AS share
+top AS (
+    SELECT p.chunk_id,
+           sum(w.weight * p.tf
+               / (p.tf + $3::float8 * (1 - $4::float8 + $4::float8 * p.chunk_length / c.avgdl)))
+               AS score
     FROM weights AS w
     JOIN chunk_postings AS p ON p.lexeme = w.lexeme
     CROSS JOIN corpus AS c
     WHERE ($6::text IS NULL AND cardinality($7::text[]) = 0) OR p.chunk_id IN (SELECT id FROM allowed)
-),
-seeded AS MATERIALIZED (
-    SELECT chunk_id, sum(share) AS partial FROM postings WHERE seed GROUP BY chunk_id
-),
-unseeded AS (
-    SELECT coalesce(array_agg(lexeme), '{}') AS rest FROM weights WHERE NOT seed
-),
-floor AS MATERIALIZED (
-    -- the full scores of the $5 best seeded passages: the $5-th best passage scores at least
-    -- the lowest of them (0 when there are fewer)
-    SELECT CASE WHEN count(*) = $5 THEN min(s.partial + coalesce(rest.share, 0)) ELSE 0 END AS score
-    FROM (SELECT chunk_id, partial FROM seeded ORDER BY partial DESC LIMIT $5) AS s
-    LEFT JOIN LATERAL (
-        -- the other lexemes' shares, read from the passage's own tsvector (one row, instead
-        -- of a postings lookup per lexeme)
-        SELECT sum(w.weight * cardinality(l.positions)
-                   / (cardinality(l.positions)
-                      + $3::float8 * (1 - $4::float8 + $4::float8 * ch.lexeme_count / c.avgdl)))
-                   AS share
-        FROM article_chunks AS ch
-        CROSS JOIN LATERAL unnest(ts_filter(setweight(ch.tsv, 'A', (SELECT rest FROM unseeded)), '{a}')) AS l
-        JOIN weights AS w ON w.lexeme = l.lexeme
-        CROSS JOIN corpus AS c
-        WHERE ch.id = s.chunk_id
-    ) AS rest ON true
-),
-optional AS MATERIALIZED (
-    SELECT o.lexeme, o.weight
-    FROM (SELECT lexeme, weight, sum(weight) OVER (ORDER BY weight, lexeme) AS upto
-          FROM weights WHERE NOT seed) AS o
-    WHERE o.upto < (SELECT score FROM floor)
-),
-slack AS (
-    SELECT coalesce(sum(weight), 0) AS total FROM optional
-),
-extra AS (
-    -- the lexemes neither seeded nor optional
-    SELECT lexeme FROM weights WHERE NOT seed AND lexeme NOT IN (SELECT lexeme FROM optional)
-),
-candidates AS MATERIALIZED (
-    -- the seeded passages, and when some lexemes are neither seeded nor optional, the
-    -- passages of their postings too (each branch runs only when it applies)
-    SELECT chunk_id, partial FROM seeded WHERE NOT EXISTS (SELECT 1 FROM extra)
-    UNION ALL
-    SELECT chunk_id, sum(partial) AS partial
-    FROM (SELECT chunk_id, partial FROM seeded
-          UNION ALL
-          SELECT chunk_id, share FROM postings WHERE lexeme IN (SELECT lexeme FROM extra)) AS u
-    WHERE EXISTS (SELECT 1 FROM extra)
-    GROUP BY chunk_id
-),
-bar AS (
-    -- what a passage must be able to reach: the floor, or the $5-th best partial score
-    SELECT greatest((SELECT score FROM floor),
-                    (SELECT partial FROM candidates ORDER BY partial DESC OFFSET $5 - 1 LIMIT 1))
-               AS score
-),
-kept AS MATERIALIZED (
-    -- the candidates that could still reach the bar (a small margin, so that rounding never
-    -- drops a passage that ties it)
-    SELECT chunk_id, partial FROM candidates
-    WHERE partial + (SELECT total FROM slack) >= (SELECT score FROM bar) * (1 - 1e-9)
-),
-completed AS (
-    -- the optional lexemes' shares of the kept candidates: their lists read once, matched to
-    -- the candidates by hash (`+ 0` keeps the planner from a postings lookup per candidate
-    -- and lexeme, far slower when thousands are kept)
-    SELECT k.chunk_id, sum(p.share) AS share
-    FROM postings AS p
-    JOIN kept AS k ON k.chunk_id = p.chunk_id + 0
-    WHERE p.lexeme IN (SELECT lexeme FROM optional)
-    GROUP BY k.chunk_id
-),
-scored AS (
-    SELECT k.chunk_id, k.partial + coalesce(c.share, 0) AS score
-    FROM kept AS k LEFT JOIN completed AS c ON c.chunk_id = k.chunk_id
-),
-top AS (
-    SELECT chunk_id, score FROM scored ORDER BY score DESC, chunk_id LIMIT $5
+    GROUP BY p.chunk_id
+    ORDER BY score DESC, p.chunk_id
+    LIMIT $5
 )
 SELECT ch.article_id, t.chunk_id, t.score
 FROM top AS t
