@@ -21,6 +21,7 @@ from article_mcp.db.pool import connect
 from article_mcp.passages import store as chunk_store
 from article_mcp.passages.chunking import Chunk
 from article_mcp.search.service import QUERIES
+from tests.support.articles_in_folders import add_articles_in_folders
 
 VOCABULARY = [f"w{n}x" for n in range(300)]
 ARTICLES = 240
@@ -31,15 +32,7 @@ _built: set[str] = set()
 async def build(conn: asyncpg.Connection) -> None:
     """Passages of Zipf-distributed words and varied lengths, in five folders."""
     rng = np.random.default_rng(5)
-    ids = [
-        r["id"]
-        for r in await conn.fetch(
-            "INSERT INTO articles (slug, title, content, content_hash, folder)"
-            " SELECT 'a-' || n, 'A ' || n, '', '', 'f' || (n % 5)"
-            " FROM generate_series(1, $1) AS n RETURNING id",
-            ARTICLES,
-        )
-    ]
+    ids = await add_articles_in_folders(conn, ARTICLES)
     batch = []
     for article in ids:
         chunks = []

@@ -13,6 +13,7 @@ from article_mcp.embeddings.registry import ModelRecord, record_dimensions
 from article_mcp.passages import store as chunk_store
 from article_mcp.passages.chunking import Chunk
 from article_mcp.search.service import QUERIES, semantic_sql
+from tests.support.articles_in_folders import add_articles_in_folders
 
 pytestmark = pytest.mark.anyio
 
@@ -24,15 +25,7 @@ WORDS = ["shock", "wave", "boundary", "layer", "wing", "flutter", "heat", "nozzl
 async def build(conn: asyncpg.Connection) -> ModelRecord:
     """500 articles of 4 passages each, and a vector for every passage."""
     rng = np.random.default_rng(3)
-    ids = [
-        r["id"]
-        for r in await conn.fetch(
-            "INSERT INTO articles (slug, title, content, content_hash, folder)"
-            " SELECT 'a-' || n, 'A ' || n, '', '', 'f' || (n % 5)"
-            " FROM generate_series(1, $1) AS n RETURNING id",
-            ARTICLES,
-        )
-    ]
+    ids = await add_articles_in_folders(conn, ARTICLES)
     hashes = []
     for article in ids:
         chunks = []
