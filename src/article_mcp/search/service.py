@@ -195,8 +195,8 @@ class SearchService:
     async def _fulltext(self, queries: Sequence[str], request: SearchRequest, depth: int) -> list[Ranking]:
         settings = self._settings
         rankings = []
-        # No transaction and no settings: one round trip per phrasing.
-        async with pooled_connection(self._db) as conn:
+        async with pooled_connection(self._db, transaction=True) as conn:
+            await conn.execute(QUERIES["tune_fulltext"])
             for query in queries:
                 rows = await conn.fetch(
                     QUERIES["fulltext_chunks"],

@@ -52,6 +52,12 @@ FROM top AS t
 JOIN article_chunks AS ch ON ch.id = t.chunk_id
 ORDER BY t.score DESC, t.chunk_id;
 
+-- name: tune_fulltext
+-- For this transaction: room to add up BM25 scores in memory (common words at 100k passages
+-- give ~80k candidates: with the default 4MB the aggregate spills to disk and takes half
+-- again as long).
+SELECT set_config('work_mem', '16MB', true);
+
 -- name: tune_semantic
 -- For this transaction: HNSW candidate list $1 (hnsw.ef_search); iterative index scans, so
 -- that filters which reject many neighbours still get enough results; and a plan made for
