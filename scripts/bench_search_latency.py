@@ -1,6 +1,6 @@
-"""Search latency at 100k passages, and recall@10 of the HNSW index against exact search.
+"""Search latency by corpus size, side by side with bm25s and tantivy, and HNSW recall@10.
 
-    .venv/bin/python scripts/bench_search_latency.py [--chunks 100000] [--queries 200]
+    .venv/bin/python scripts/bench_search_latency.py [--chunks 25000,100000,300000] [--queries 200]
 
 A fresh database gets `--chunks` passages of real English (sentences of the Cranfield
 abstracts, shuffled into new passages, so the lexical index has a natural vocabulary) in
@@ -14,6 +14,11 @@ Latency is measured through SearchService.search: "query embedding excluded" giv
 service a lookup table as provider (the synthetic query vector of each query), "included"
 gives it the real local model with the query cache off. Recall@10 compares the passages
 the semantic query returns through the index with those an exact scan returns.
+
+In the same run, on the same passages and queries (search_references.py): full text as it
+was before pruning (every posting summed), bm25s and tantivy in-process over the lexemes
+PostgreSQL made; our p50 as a ratio to each, whether our top 10 equals bm25s's, a
+4,000-character query, and at the end how each mode's p50 grows with the corpus.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import asyncpg
 import numpy as np
 
 from article_mcp.config import Settings
@@ -42,8 +48,15 @@ from article_mcp.passages import store as chunk_store
 from article_mcp.passages.chunking import Chunk
 from article_mcp.passages.tokens import count_tokens
 from article_mcp.search.models import SearchMode, SearchRequest
-from article_mcp.search.service import QUERIES, SearchService, semantic_sql
+from article_mcp.search.service import (
+    DEPTH_PER_RESULT,
+    MIN_DEPTH,
+    QUERIES,
+    SearchService,
+    semantic_sql,
+)
 from search_bench_setup import CRANFIELD, fresh_bench
+from search_references import EXHAUSTIVE_SQL, PASSAGE_TOKENS, QUERY_TOKENS, Bm25sIndex, TantivyIndex
 
 CHUNKS_PER_ARTICLE = 4
 SENTENCES_PER_CHUNK = 6
@@ -51,6 +64,7 @@ LATENT = 48
 NOISE = 0.3
 FOLDERS = [f"area-{n}" for n in range(10)]
 BATCH_ARTICLES = 250
+LONG_QUERY = 4000
 
 
 def log(message: str) -> None:
@@ -104,7 +118,9 @@ class LookupProvider:
         self._vectors = vectors
 
     async def embed(self, texts: Sequence[str]) -> EmbeddingBatch:
-        return EmbeddingBatch([self._vectors[t] for t in texts])
+        # a text it was not given (a long query cut to the window) gets the first query's vector
+        fallback = next(iter(self._vectors.values()))
+        return EmbeddingBatch([self._vectors.get(t, fallback) for t in texts])
 
     async def aclose(self) -> None:
         return None
@@ -195,7 +211,12 @@ def percentiles(values: list[float]) -> tuple[float, float]:
 
 
 async def latency_rows(
-    service: SearchService, queries: Sequence[str], label: str, modes: Sequence[SearchMode], **request: Any
+    service: SearchService,
+    queries: Sequence[str],
+    label: str,
+    modes: Sequence[SearchMode],
+    p50s: dict[str, float] | None = None,
+    **request: Any,
 ) -> list[str]:
     rows = []
     for mode in modes:
@@ -207,6 +228,8 @@ async def latency_rows(
 
         p50, p95 = percentiles(await timings(run, queries))
         rows.append(f"| {mode} | {label} | {p50:.1f} | {p95:.1f} |")
+        if p50s is not None:
+            p50s[f"{mode}, {label}"] = p50
     return rows
 
 
@@ -227,7 +250,7 @@ async def recall_rows(
         for ef in ef_values:
             found, took = [], []
             async with conn.transaction():
-                await conn.execute(QUERIES["tune_search"], str(ef))
+                await conn.execute(QUERIES["tune_semantic"], str(ef))
                 for vector in query_vectors:
                     started = time.perf_counter()
                     found.append({r["chunk_id"] for r in await conn.fetch(sql, vector, 10, None, [])})
@@ -243,62 +266,171 @@ async def recall_rows(
 
 async def bench(args: argparse.Namespace) -> None:
     corpus = load_corpus(args.data)
-    async with fresh_bench(args.database_url) as b:
-        await measure(args, b.settings, b.db, corpus, b.provider, b.model)
+    growth: dict[int, dict[str, float]] = {}
+    for chunks in args.chunks:
+        async with fresh_bench(args.database_url) as b:
+            growth[chunks] = await measure(args, chunks, b.settings, b.db, corpus, b.provider, b.model)
+    if len(growth) > 1:
+        sizes = sorted(growth)
+        print(f"\n### p50 by corpus size (ms), and growth from {sizes[0]} to {sizes[-1]} passages\n")
+        print("| measure | " + " | ".join(str(n) for n in sizes) + " | growth |")
+        print("|---" * (len(sizes) + 2) + "|")
+        for name in growth[sizes[0]]:
+            cells = [f"{growth[n][name]:.1f}" for n in sizes]
+            print(
+                f"| {name} | "
+                + " | ".join(cells)
+                + f" | {growth[sizes[-1]][name] / growth[sizes[0]][name]:.1f}x |"
+            )
 
 
 async def measure(
     args: argparse.Namespace,
+    chunks: int,
     settings: Settings,
     db: Database,
     corpus: Corpus,
     local: EmbeddingProvider,
     model: ModelRecord,
-) -> None:
+) -> dict[str, float]:
     dims = len((await local.embed(["probe"])).vectors[0])
     vectors = Vectors(dims)
-    hashes = await load_passages(settings, db, corpus, args.chunks)
+    hashes = await load_passages(settings, db, corpus, chunks)
     model = await load_vectors(db, model, hashes, vectors, settings)
     queries = [
         corpus.queries[i % len(corpus.queries)] + ("" if i < len(corpus.queries) else f" {i}")
         for i in range(args.queries)
     ]
-    query_vectors = vectors.draw(len(queries))
-    lookup = LookupProvider({q: v.tolist() for q, v in zip(queries, query_vectors, strict=True)})
+    long_query = " ".join(corpus.queries)[:LONG_QUERY]
+    query_vectors = vectors.draw(len(queries) + 1)
+    lookup = LookupProvider(
+        {q: v.tolist() for q, v in zip([*queries, long_query], query_vectors, strict=True)}
+    )
 
     print(
-        f"{len(hashes)} passages in {len(hashes) // CHUNKS_PER_ARTICLE} articles,"
-        f" vectors of {dims} dimensions;"
+        f"\n## {len(hashes)} passages\n\n{len(hashes)} passages in {len(hashes) // CHUNKS_PER_ARTICLE}"
+        f" articles, vectors of {dims} dimensions;"
         f" HNSW m={settings.hnsw_m} ef_construction={settings.hnsw_ef_construction};"
         f" {len(queries)} queries per row; times in ms\n"
     )
     print("| mode | query embedding | p50 | p95 |")
     print("|---|---|---|---|")
+    p50s: dict[str, float] = {}
     excluded = SearchService(settings, db, lookup, model)
-    for line in await latency_rows(excluded, queries, "excluded", ("fulltext", "semantic", "hybrid")):
+    for line in await latency_rows(excluded, queries, "excluded", ("fulltext", "semantic", "hybrid"), p50s):
         print(line)
     for line in await latency_rows(
-        excluded, queries, "excluded, folder filter (10%)", ("hybrid",), folder="area-3"
+        excluded, queries, "excluded, folder filter (10%)", ("hybrid",), p50s, folder="area-3"
     ):
         print(line)
-    uncached = settings.model_copy(update={"search_query_cache_size": 0})
-    included = SearchService(uncached, db, local, model)
     for line in await latency_rows(
-        included, queries, f"included ({local.model}, no cache)", ("semantic", "hybrid")
+        excluded,
+        [long_query] * 20,
+        f"excluded, one {len(long_query)}-character query",
+        ("fulltext", "hybrid"),
+        p50s,
     ):
         print(line)
-    note, rows = await recall_rows(db, model, query_vectors, (40, 64, 100, 200))
+    if args.with_model:
+        uncached = settings.model_copy(update={"search_query_cache_size": 0})
+        included = SearchService(uncached, db, local, model)
+        for line in await latency_rows(
+            included, queries, f"included ({local.model}, no cache)", ("semantic", "hybrid")
+        ):
+            print(line)
+    p50s.update(await reference_rows(settings, db, queries, long_query))
+    note, rows = await recall_rows(db, model, query_vectors[: len(queries)], (40, 64, 100, 200))
     print(f"\nRecall@10 of the HNSW index against exact search ({len(queries)} queries; {note}):\n")
     print("| hnsw.ef_search | recall@10 | p50 | p95 |")
     print("|---|---|---|---|")
     for line in rows:
         print(line)
+    return p50s
+
+
+async def reference_rows(
+    settings: Settings, db: Database, queries: Sequence[str], long_query: str
+) -> dict[str, float]:
+    """Full text's SQL beside its exhaustive form, bm25s and tantivy; same passages, same tokens."""
+    request = SearchRequest(query="x")
+    limit = max(request.k * DEPTH_PER_RESULT, MIN_DEPTH) * request.passages
+    config, k1, b = settings.text_search_config, settings.bm25_k1, settings.bm25_b
+    async with db.pool.acquire() as conn:
+        passages = await conn.fetch(PASSAGE_TOKENS)
+        tokens = {q: list(await conn.fetchval(QUERY_TOKENS, config, q)) for q in [*queries, long_query]}
+        started = time.perf_counter()
+        ids, texts = [r["id"] for r in passages], [r["tokens"] for r in passages]
+        reference, engine = Bm25sIndex(ids, texts, k1, b), TantivyIndex(ids, texts)
+        log(f"indexed the passages with bm25s and tantivy in {time.perf_counter() - started:.0f} s")
+
+        async def ours(q: str, folder: str | None = None) -> list[asyncpg.Record]:
+            return await conn.fetch(QUERIES["fulltext_chunks"], config, q, k1, b, limit, folder, [])
+
+        async def before(q: str, folder: str | None = None) -> list[asyncpg.Record]:
+            return await conn.fetch(EXHAUSTIVE_SQL, config, q, k1, b, limit, folder, [])
+
+        async def with_bm25s(q: str) -> None:
+            reference.top(tokens[q], limit)
+
+        async def with_tantivy(q: str) -> None:
+            engine.top(tokens[q], limit)
+
+        equal = 0
+        for q in queries:
+            found = [(r["chunk_id"], r["score"]) for r in (await ours(q))[:10]]
+            equal += same_ranking(found, reference.top(tokens[q], 10))
+        p50s: dict[str, float] = {}
+        long_label = f"one {len(long_query)}-character query"
+        print(f"\nFull text's SQL alone ({limit} passages per query, as the service asks for k=10):\n")
+        print("| full text | queries | p50 | p95 | ours / this |")
+        print("|---|---|---|---|---|")
+        rows: list[tuple[str, str, Callable[[str], Awaitable[Any]], list[str]]] = [
+            ("ours", "Cranfield", ours, list(queries)),
+            ("before", "Cranfield", before, list(queries)),
+            ("bm25s", "Cranfield", with_bm25s, list(queries)),
+            ("tantivy", "Cranfield", with_tantivy, list(queries)),
+            ("ours", "Cranfield, folder filter (10%)", lambda q: ours(q, "area-3"), list(queries)),
+            ("before", "Cranfield, folder filter (10%)", lambda q: before(q, "area-3"), list(queries)),
+            ("ours", long_label, ours, [long_query] * 20),
+            ("before", long_label, before, [long_query] * 20),
+            ("bm25s", long_label, with_bm25s, [long_query] * 20),
+            ("tantivy", long_label, with_tantivy, [long_query] * 20),
+        ]
+        mine: dict[str, float] = {}
+        for name, label, run, batch in rows:
+            p50, p95 = percentiles(await timings(run, batch))
+            mine.setdefault(label, p50)
+            p50s[f"fulltext SQL ({name}), {label}"] = p50
+            print(f"| {name} | {label} | {p50:.2f} | {p95:.2f} | {mine[label] / p50:.2f} |")
+    print(
+        f"\nOur top 10 equals bm25s's (scores within 1e-5, ties in any order)"
+        f" on {equal} of {len(queries)} queries."
+    )
+    return p50s
+
+
+def same_ranking(ours: Sequence[tuple[int, float]], theirs: Sequence[tuple[int, float]]) -> bool:
+    """The same scores in the same order (bm25s computes in float32), the same passages up to ties."""
+    if len(ours) != len(theirs):
+        return False
+    for (a, x), (b, y) in zip(ours, theirs, strict=True):
+        if abs(x - y) > 1e-5 * max(1.0, abs(x)):
+            return False
+        if a != b and not any(abs(x - s) <= 1e-5 * max(1.0, abs(x)) for i, s in theirs if i == a):
+            return False
+    return True
 
 
 def main() -> None:
     configure_logging("WARNING", "console")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--chunks", type=int, default=100_000, help="passages to index")
+    parser.add_argument(
+        "--chunks",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[100_000],
+        help="passages to index: one size or several, comma-separated (25000,100000,300000)",
+    )
+    parser.add_argument("--with-model", action="store_true", help="also time with the real local model")
     parser.add_argument("--queries", type=int, default=200, help="queries per measurement")
     parser.add_argument("--data", type=Path, default=CRANFIELD, help="the Cranfield folder (for text)")
     parser.add_argument("--database-url", help="an empty database to use (default: a temporary embedded one)")

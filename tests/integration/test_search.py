@@ -348,3 +348,17 @@ async def test_only_vectors_of_the_active_model_take_part(library: Library) -> N
         slugs_of(await other_service.search(SearchRequest(query=query, mode="semantic")))[0]
         == (library.slugs["Growing tomatoes on a balcony"])
     )
+
+
+async def test_a_paragraph_long_query_is_embedded_as_far_as_the_window_allows(shared: Library) -> None:
+    # a pasted paragraph, far beyond the model's window: semantic search embeds its start and
+    # says so; full text scores every word of it
+    paragraph = "my sourdough dough is not rising because the kitchen is cold " + "and " * 1500
+    hybrid = await shared.search(paragraph, mode="hybrid")
+    assert not hybrid.fallback
+    assert hybrid.notice and "window" in hybrid.notice
+    assert slugs_of(hybrid)[0] == shared.slugs["Sourdough bread from scratch"]
+    fulltext = await shared.search(paragraph, mode="fulltext")
+    assert fulltext.notice is None
+    short = await shared.search("my sourdough dough is not rising", mode="hybrid")
+    assert short.notice is None

@@ -13,6 +13,7 @@ from article_mcp.embeddings.registry import ModelRecord, record_dimensions
 from article_mcp.passages import store as chunk_store
 from article_mcp.passages.chunking import Chunk
 from article_mcp.search.service import QUERIES, semantic_sql
+from tests.support.articles_in_folders import add_articles_in_folders
 
 pytestmark = pytest.mark.anyio
 
@@ -24,15 +25,7 @@ WORDS = ["shock", "wave", "boundary", "layer", "wing", "flutter", "heat", "nozzl
 async def build(conn: asyncpg.Connection) -> ModelRecord:
     """500 articles of 4 passages each, and a vector for every passage."""
     rng = np.random.default_rng(3)
-    ids = [
-        r["id"]
-        for r in await conn.fetch(
-            "INSERT INTO articles (slug, title, content, content_hash, folder)"
-            " SELECT 'a-' || n, 'A ' || n, '', '', 'f' || (n % 5)"
-            " FROM generate_series(1, $1) AS n RETURNING id",
-            ARTICLES,
-        )
-    ]
+    ids = await add_articles_in_folders(conn, ARTICLES)
     hashes = []
     for article in ids:
         chunks = []
@@ -57,11 +50,19 @@ async def build(conn: asyncpg.Connection) -> ModelRecord:
     return model
 
 
-async def plan(conn: asyncpg.Connection, sql: str, *args: object) -> str:
+async def plan(conn: asyncpg.Connection, sql: str, *args: object, cache_mode: str = "auto") -> str:
+    """The plan of a semantic query as the service runs it (tuned), or of any query in `cache_mode`."""
     async with conn.transaction():
-        await conn.execute(QUERIES["tune_search"], "100")
+        if sql.startswith(QUERIES["semantic_chunks"][:40]):
+            await conn.execute(QUERIES["tune_semantic"], "100")
+        else:
+            await conn.execute("SELECT set_config('plan_cache_mode', $1, true)", cache_mode)
         rows = await conn.fetch("EXPLAIN (COSTS OFF) " + sql, *args)
     return "\n".join(r[0] for r in rows)
+
+
+def fulltext_args(query: str, folder: str | None = None) -> tuple[object, ...]:
+    return ("english", query, 1.2, 0.75, 20, folder, [])
 
 
 async def test_semantic_search_uses_the_models_hnsw_index(db: Database) -> None:
@@ -73,12 +74,38 @@ async def test_semantic_search_uses_the_models_hnsw_index(db: Database) -> None:
     assert "Seq Scan on chunk_embeddings" not in shown
 
 
-async def test_fulltext_scores_from_the_postings_index_alone(db: Database) -> None:
+async def test_filtered_semantic_search_keeps_the_hnsw_index(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        model = await build(conn)
+        query = np.ones(DIMS, dtype=np.float32)
+        shown = await plan(conn, semantic_sql(model.id, DIMS), query, 20, "f3", [])
+    assert f"Index Scan using chunk_embeddings_hnsw_{model.id} on chunk_embeddings" in shown
+
+
+# The service runs full text with no settings: after a few runs PostgreSQL may use a generic
+# plan, which must be as good.
+@pytest.mark.parametrize("cache_mode", ["force_custom_plan", "force_generic_plan"])
+async def test_fulltext_scores_from_the_postings_index_alone(db: Database, cache_mode: str) -> None:
     async with db.pool.acquire() as conn:
         await build(conn)
         shown = await plan(
-            conn, QUERIES["fulltext_chunks"], "english", "shock term7x1", 1.2, 0.75, 20, None, []
+            conn, QUERIES["fulltext_chunks"], *fulltext_args("shock term7x1"), cache_mode=cache_mode
         )
     assert "Index Only Scan using chunk_postings_pkey on chunk_postings" in shown
     assert "Seq Scan on chunk_postings" not in shown
     assert "Seq Scan on article_chunks" not in shown
+
+
+async def test_a_filter_narrows_full_text_before_scoring(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        await build(conn)
+        shown = await plan(conn, QUERIES["fulltext_chunks"], *fulltext_args("shock wave", "f3"))
+        everywhere = await plan(conn, QUERIES["fulltext_chunks"], *fulltext_args("shock wave"))
+    # the folder's passages, hashed once, filter the postings as the index hands them out,
+    # before the sum; without a filter, nothing of the kind runs
+    scan = shown.index("Index Only Scan using chunk_postings_pkey on chunk_postings")
+    aggregate = shown.index("Aggregate")
+    assert aggregate < scan
+    assert "Filter: (ANY (chunk_id = (hashed SubPlan" in shown[scan : scan + 300]
+    assert "hashed SubPlan" not in everywhere
+    assert "Seq Scan on chunk_postings" not in shown

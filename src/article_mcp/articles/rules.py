@@ -17,7 +17,9 @@ FOLDER_MAX_DEPTH = 10
 FOLDER_SEGMENT_MAX_LENGTH = 64
 TAG_MAX_LENGTH = 64
 MAX_TAGS = 32
-QUERY_MAX_LENGTH = 1000
+# Long enough for a pasted paragraph or two (argument-retrieval queries average ~1,100
+# characters); full text scores each distinct word once, semantic search embeds what fits.
+QUERY_MAX_LENGTH = 8000
 MESSAGE_MAX_LENGTH = 1000
 AUTHOR_MAX_LENGTH = 200
 

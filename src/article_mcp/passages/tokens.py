@@ -30,6 +30,24 @@ def count_tokens(text: str) -> int:
     return sum(map(piece_tokens, text.split()))
 
 
+def fit_tokens(text: str, budget: int) -> str:
+    """The longest run of `text`'s leading words whose estimate stays within `budget`.
+
+    Whitespace between the words kept is normalised to single spaces only when the text is
+    cut; a text that fits is returned as it is.
+    """
+    if count_tokens(text) <= budget:
+        return text
+    kept: list[str] = []
+    used = 0
+    for piece in text.split():
+        used += piece_tokens(piece)
+        if used > budget:
+            break
+        kept.append(piece)
+    return " ".join(kept)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def piece_tokens(piece: str) -> int:
     """The estimate for one whitespace-free piece; cached, since words repeat."""

@@ -36,7 +36,9 @@ from article_mcp.errors import (
     SemanticUnavailableError,
     UnavailableError,
 )
+from article_mcp.passages.tokens import fit_tokens
 from article_mcp.queue import tasks
+from article_mcp.search.concurrent import both
 from article_mcp.search.fusion import Candidate, ChunkHit, Ranking, Vector, diversify, fuse, rank_articles
 from article_mcp.search.models import Leg, MatchedBy, Passage, SearchHit, SearchRequest, SearchResponse
 from article_mcp.search.query_vectors import QueryEmbedder
@@ -97,36 +99,52 @@ class SearchService:
         queries = list(dict.fromkeys([request.query, *request.multi_query]))
         depth = max(request.k * DEPTH_PER_RESULT, MIN_DEPTH)
         vectors, notice = await self._vectors_or_notice(queries, request.mode)
-        async with pooled_connection(self._db, transaction=True) as conn:
-            await conn.execute(QUERIES["tune_search"], str(self._settings.hnsw_ef_search))
-            rankings = await self._semantic(conn, vectors, request, depth) if vectors else []
-            if request.mode != "semantic":
-                rankings += await self._fulltext(conn, queries, request, depth)
-            chosen = await self._choose(conn, rankings, request)
-            results = await self._hits(conn, chosen, request.passages)
+        # The legs run at once, each on a connection of its own.
+        semantic, fulltext = await both(
+            lambda: self._semantic(vectors, request, depth),
+            lambda: self._fulltext(queries, request, depth) if request.mode != "semantic" else _nothing(),
+        )
+        rankings = semantic + fulltext
+        chosen = await self._choose(rankings, request)
+        results = await self._hits(chosen, request.passages)
         searched: list[Leg] = sorted({r.leg for r in rankings})
-        log.debug("search", mode=request.mode, searched=searched, results=len(results), fallback=bool(notice))
+        fallback = request.mode == "hybrid" and not vectors
+        log.debug("search", mode=request.mode, searched=searched, results=len(results), fallback=fallback)
         return SearchResponse(
             mode=request.mode,
             searched=searched,
-            fallback=notice is not None,
+            fallback=fallback,
             notice=notice,
             model=self._model.name if vectors and self._model else None,
             results=results,
         )
 
     async def _vectors_or_notice(self, queries: Sequence[str], mode: str) -> tuple[list[Vector], str | None]:
-        """The query vectors, or why there are none: a notice for hybrid, an error for semantic."""
+        """The query vectors, or why there are none: a notice for hybrid, an error for semantic.
+
+        A phrasing longer than the model's window (CHUNK_SIZE, the budget passages are cut to)
+        is embedded from its leading words, and the notice says so.
+        """
         if mode == "fulltext":
             return [], None
+        window = self._settings.chunk_size
+        fitted = [fit_tokens(q, window) for q in queries]
         try:
-            return await self._query_vectors(queries), None
+            vectors = await self._query_vectors(fitted)
         except SemanticUnavailableError as exc:
             if mode == "hybrid":
                 return [], f"{exc}: results come from full text alone"
             if exc.reason == "disabled":
                 raise InvalidInputError("mode", f"{DISABLED}; use fulltext or hybrid") from exc
             raise UnavailableError(f"semantic search is unavailable: {exc}; use mode=fulltext") from exc
+        cut = sum(f != q for f, q in zip(fitted, queries, strict=True))
+        notice = (
+            f"{cut} of {len(queries)} query phrasings exceed the embedding model's window of about "
+            f"{window} tokens: semantic search embedded their leading words, full text all of them"
+            if cut
+            else None
+        )
+        return vectors, notice
 
     # -- the legs ---------------------------------------------------------------------------
 
@@ -158,44 +176,44 @@ class SearchService:
                 self._dims = await registry.recorded_dimensions(conn, self._model.id)
         return self._dims
 
-    async def _semantic(
-        self, conn: asyncpg.Connection, vectors: Sequence[Vector], request: SearchRequest, depth: int
-    ) -> list[Ranking]:
+    async def _semantic(self, vectors: Sequence[Vector], request: SearchRequest, depth: int) -> list[Ranking]:
+        if not vectors:
+            return []
         assert self._model is not None
         assert self._dims is not None
         sql = semantic_sql(self._model.id, self._dims)
         rankings = []
-        for vector in vectors:
-            rows = await conn.fetch(
-                sql, vector, depth * request.passages, request.folder or None, request.tags
-            )
-            rankings.append(_ranking("semantic", rows, depth, request.passages))
+        async with pooled_connection(self._db, transaction=True) as conn:
+            await conn.execute(QUERIES["tune_semantic"], str(self._settings.hnsw_ef_search))
+            for vector in vectors:
+                rows = await conn.fetch(
+                    sql, vector, depth * request.passages, request.folder or None, request.tags
+                )
+                rankings.append(_ranking("semantic", rows, depth, request.passages))
         return rankings
 
-    async def _fulltext(
-        self, conn: asyncpg.Connection, queries: Sequence[str], request: SearchRequest, depth: int
-    ) -> list[Ranking]:
+    async def _fulltext(self, queries: Sequence[str], request: SearchRequest, depth: int) -> list[Ranking]:
         settings = self._settings
         rankings = []
-        for query in queries:
-            rows = await conn.fetch(
-                QUERIES["fulltext_chunks"],
-                settings.text_search_config,
-                query,
-                settings.bm25_k1,
-                settings.bm25_b,
-                depth * request.passages,
-                request.folder or None,  # the SQL takes NULL for every folder
-                request.tags,
-            )
-            rankings.append(_ranking("fulltext", rows, depth, request.passages))
+        async with pooled_connection(self._db, transaction=True) as conn:
+            await conn.execute(QUERIES["tune_fulltext"])
+            for query in queries:
+                rows = await conn.fetch(
+                    QUERIES["fulltext_chunks"],
+                    settings.text_search_config,
+                    query,
+                    settings.bm25_k1,
+                    settings.bm25_b,
+                    depth * request.passages,
+                    request.folder or None,  # the SQL takes NULL for every folder
+                    request.tags,
+                )
+                rankings.append(_ranking("fulltext", rows, depth, request.passages))
         return rankings
 
     # -- fusion and results -----------------------------------------------------------------
 
-    async def _choose(
-        self, conn: asyncpg.Connection, rankings: Sequence[Ranking], request: SearchRequest
-    ) -> list[Candidate]:
+    async def _choose(self, rankings: Sequence[Ranking], request: SearchRequest) -> list[Candidate]:
         weights: dict[Leg, float] = {
             "semantic": self._settings.search_semantic_weight,
             "fulltext": self._settings.search_fulltext_weight,
@@ -205,35 +223,33 @@ class SearchService:
         if request.min_score is not None:
             candidates = [c for c in candidates if c.score >= request.min_score]
         if request.diversity > 0:
-            vectors = await self._article_vectors(conn, candidates)
+            vectors = await self._article_vectors(candidates)
             return diversify(candidates, vectors, k=request.k, diversity=request.diversity)
         return candidates[: request.k]
 
-    async def _article_vectors(
-        self, conn: asyncpg.Connection, candidates: Sequence[Candidate]
-    ) -> dict[int, Vector]:
+    async def _article_vectors(self, candidates: Sequence[Candidate]) -> dict[int, Vector]:
         """The unit vector of each candidate's best passage, where the model has one."""
         if self._model is None:
             return {}
         best = {c.passages(1)[0][0]: c.article_id for c in candidates}
-        rows = await conn.fetch(QUERIES["passage_vectors"], list(best), self._model.id)
+        rows = await self._fetch(QUERIES["passage_vectors"], list(best), self._model.id)
         vectors = {}
         for row in rows:
             vector = np.asarray(row["embedding"].to_numpy(), dtype=np.float32)
             vectors[best[row["chunk_id"]]] = vector / (float(np.linalg.norm(vector)) or 1.0)
         return vectors
 
-    async def _hits(
-        self, conn: asyncpg.Connection, chosen: Sequence[Candidate], passages: int
-    ) -> list[SearchHit]:
+    async def _hits(self, chosen: Sequence[Candidate], passages: int) -> list[SearchHit]:
         if not chosen:
             return []
         article_ids = [c.article_id for c in chosen]
         shown = {c.article_id: c.passages(passages) for c in chosen}
-        articles = {r["id"]: r for r in await conn.fetch(QUERIES["articles_shown"], article_ids)}
         chunk_ids = [chunk_id for found in shown.values() for chunk_id, _ in found]
-        chunks = {r["id"]: r for r in await conn.fetch(QUERIES["passages_shown"], chunk_ids)}
-        statuses = await self._statuses(conn, article_ids)
+        rows, statuses = await both(
+            lambda: self._fetch(QUERIES["passages_shown"], chunk_ids), lambda: self._statuses(article_ids)
+        )
+        articles = {r["article_id"]: r for r in rows}
+        chunks = {r["id"]: r for r in rows}
         return [
             _hit(c, articles[c.article_id], [(chunks[i], how) for i, how in shown[c.article_id]], statuses)
             for c in chosen
@@ -241,10 +257,15 @@ class SearchService:
             if c.article_id in articles and all(i in chunks for i, _ in shown[c.article_id])
         ]
 
-    async def _statuses(self, conn: asyncpg.Connection, article_ids: list[int]) -> dict[int, EmbeddingStatus]:
+    async def _fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        async with pooled_connection(self._db) as conn:
+            return await conn.fetch(sql, *args)
+
+    async def _statuses(self, article_ids: list[int]) -> dict[int, EmbeddingStatus]:
         if self._model is None:
             return {}
-        found = await tasks.embedding_statuses(conn, article_ids, self._model.id)
+        async with pooled_connection(self._db) as conn:
+            found = await tasks.embedding_statuses(conn, article_ids, self._model.id)
         return {article_id: status.status for article_id, status in found.items()}
 
 
@@ -270,6 +291,10 @@ def validated(request: SearchRequest) -> SearchRequest:
             "tags": check_tags(request.tags),
         }
     )
+
+
+async def _nothing() -> list[Ranking]:
+    return []
 
 
 def _ranking(leg: Leg, rows: Sequence[asyncpg.Record], depth: int, passages: int) -> Ranking:

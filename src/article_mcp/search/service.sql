@@ -4,12 +4,13 @@
 
 -- name: fulltext_chunks
 -- The $5 best passages for query $2 (full-text configuration $1) by BM25 with k1 $3 and b $4,
--- folder $6, tags $7. OR semantics: a passage needs one of the query's lexemes. The postings
--- of the query's lexemes give the candidates, their term frequencies and lengths (an
--- index-only scan of the postings' primary key); lexeme_stats and corpus_stats give document
--- frequencies and the average length. A lexeme counts as often as the query repeats it.
--- IDF as Lucene: ln(1 + (N - df + 0.5) / (df + 0.5)), never negative. Articles are visited
--- only to apply filters, and only when there are some.
+-- folder $6, tags $7. OR semantics: a passage needs one of the query's lexemes. Each distinct
+-- lexeme is looked up once, its repetitions in the query a weight (a pasted paragraph costs
+-- what its distinct words cost). The postings of the query's lexemes give the candidates,
+-- their term frequencies and lengths (an index-only scan of the postings' primary key);
+-- lexeme_stats and corpus_stats give document frequencies and the average length. IDF as
+-- Lucene: ln(1 + (N - df + 0.5) / (df + 0.5)), never negative. A filter narrows the postings
+-- as they are read, before anything is summed: its passages are found once and hashed.
 WITH terms AS (
     SELECT l.lexeme, cardinality(l.positions) AS qtf
     FROM unnest(to_tsvector($1::text::regconfig, $2::text)) AS l
@@ -19,13 +20,21 @@ corpus AS (
            greatest(total_length, 1)::float8 / greatest(chunk_count, 1) AS avgdl
     FROM corpus_stats
 ),
+allowed AS MATERIALIZED (
+    -- the passages a filter lets through; not computed without one
+    SELECT ch.id
+    FROM articles AS a JOIN article_chunks AS ch ON ch.article_id = a.id
+    WHERE ($6::text IS NOT NULL OR cardinality($7::text[]) > 0)
+      AND ($6::text IS NULL OR a.folder = $6::text OR starts_with(a.folder, $6::text || '/'))
+      AND a.tags @> $7::text[]
+),
 weights AS (
     SELECT t.lexeme, t.qtf * ln(1 + (c.n - s.df + 0.5) / (s.df::float8 + 0.5)) AS weight
     FROM terms AS t
     JOIN lexeme_stats AS s ON s.lexeme = t.lexeme
     CROSS JOIN corpus AS c
 ),
-scored AS (
+top AS (
     SELECT p.chunk_id,
            sum(w.weight * p.tf
                / (p.tf + $3::float8 * (1 - $4::float8 + $4::float8 * p.chunk_length / c.avgdl)))
@@ -33,18 +42,9 @@ scored AS (
     FROM weights AS w
     JOIN chunk_postings AS p ON p.lexeme = w.lexeme
     CROSS JOIN corpus AS c
+    WHERE ($6::text IS NULL AND cardinality($7::text[]) = 0) OR p.chunk_id IN (SELECT id FROM allowed)
     GROUP BY p.chunk_id
-),
-top AS (
-    SELECT s.chunk_id, s.score
-    FROM scored AS s
-    WHERE ($6::text IS NULL AND cardinality($7::text[]) = 0)
-       OR EXISTS (
-           SELECT 1 FROM article_chunks AS ch JOIN articles AS a ON a.id = ch.article_id
-           WHERE ch.id = s.chunk_id
-             AND ($6::text IS NULL OR a.folder = $6::text OR starts_with(a.folder, $6::text || '/'))
-             AND a.tags @> $7::text[])
-    ORDER BY s.score DESC, s.chunk_id
+    ORDER BY score DESC, p.chunk_id
     LIMIT $5
 )
 SELECT ch.article_id, t.chunk_id, t.score
@@ -52,17 +52,20 @@ FROM top AS t
 JOIN article_chunks AS ch ON ch.id = t.chunk_id
 ORDER BY t.score DESC, t.chunk_id;
 
--- name: tune_search
+-- name: tune_fulltext
+-- For this transaction: room to add up BM25 scores in memory (common words at 100k passages
+-- give ~80k candidates: with the default 4MB the aggregate spills to disk and takes half
+-- again as long).
+SELECT set_config('work_mem', '16MB', true);
+
+-- name: tune_semantic
 -- For this transaction: HNSW candidate list $1 (hnsw.ef_search); iterative index scans, so
--- that filters which reject many neighbours still get enough results; a plan made for the
--- actual filters each time (a generic plan cannot tell a selective folder, best served by
--- exact distances over its few passages, from no filter, best served by the index); and
--- room to add up BM25 scores in memory (common words at 100k passages give ~80k candidates:
--- with the default 4MB the aggregate spills to disk and takes half again as long).
+-- that filters which reject many neighbours still get enough results; and a plan made for
+-- the actual filters each time (a generic plan cannot tell a selective folder, best served
+-- by exact distances over its few passages, from no filter, best served by the index).
 SELECT set_config('hnsw.ef_search', $1::text, true),
        set_config('hnsw.iterative_scan', 'relaxed_order', true),
-       set_config('plan_cache_mode', 'force_custom_plan', true),
-       set_config('work_mem', '16MB', true);
+       set_config('plan_cache_mode', 'force_custom_plan', true);
 
 -- name: semantic_chunks
 -- The $2 passages nearest to vector $1 by cosine distance among the vectors of one model,
@@ -85,13 +88,13 @@ SELECT article_id, chunk_id, 1 - distance AS score
 FROM nearest
 ORDER BY distance, chunk_id;
 
--- name: articles_shown
--- What a result shows of articles $1.
-SELECT id, slug, title, folder, tags, version, updated_at FROM articles WHERE id = ANY($1::bigint[]);
-
 -- name: passages_shown
--- What a result shows of passages $1.
-SELECT id, chunk_index, heading_path, content FROM article_chunks WHERE id = ANY($1::bigint[]);
+-- What a result shows of passages $1 and of their articles, in one round trip.
+SELECT ch.id, ch.chunk_index, ch.heading_path, ch.content,
+       a.id AS article_id, a.slug, a.title, a.folder, a.tags, a.version, a.updated_at
+FROM article_chunks AS ch
+JOIN articles AS a ON a.id = ch.article_id
+WHERE ch.id = ANY($1::bigint[]);
 
 -- name: passage_vectors
 -- The vectors of model $2 for passages $1 (for diversity).
