@@ -18,7 +18,7 @@ import asyncpg
 
 from article_mcp.articles.models import ArticleDeletion, ArticleWrite
 from article_mcp.articles.reads import ArticleReads, article_row, not_found
-from article_mcp.articles.rules import check_content, check_folder, check_tags, check_title
+from article_mcp.articles.rules import check_content, check_folder, check_tags, check_text, check_title
 from article_mcp.articles.slugs import check_slug, slugify
 from article_mcp.articles.writes import (
     chunk_in_thread,
@@ -206,7 +206,7 @@ class ArticleService(ArticleReads):
 
 
 async def _locked(conn: asyncpg.Connection, slug: str) -> asyncpg.Record:
-    row = await conn.fetchrow(QUERIES["lock_article"], slug)
+    row = await conn.fetchrow(QUERIES["lock_article"], check_text(slug, "slug"))
     if row is None:
         raise not_found(slug)
     return row
