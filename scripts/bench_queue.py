@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from pathlib import Path
 
 import anyio
 import asyncpg
@@ -40,13 +38,13 @@ from pgqueuer import AsyncpgDriver, Queries, QueueManager
 from pgqueuer.domain.types import QueueExecutionMode
 
 from article_mcp.config import Settings
-from article_mcp.db.embedded import EmbeddedServer
 from article_mcp.db.migrate import migrate_to_latest
 from article_mcp.db.pool import Database, create_pool
 from article_mcp.embeddings.providers.base import EmbeddingBatch
 from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.queue import tasks as queue
 from article_mcp.worker.runs import run_pool
+from bench_server import empty_databases, temporary_server
 
 WORKER_COUNTS = (1, 2, 4)
 
@@ -270,7 +268,7 @@ async def run_bare(dsn: str, statements: tuple[str, str], workers: int, batch_si
 async def measure(args: argparse.Namespace, admin_dsn: str) -> dict[str, float]:
     """Median tasks/s of every system and worker count, over interleaved rounds."""
     n, b = args.tasks, args.batch_size
-    ours, pgq, bare = await _databases(admin_dsn, ("bench_ours", "bench_pgqueuer", "bench_bare"))
+    ours, pgq, bare = await empty_databases(admin_dsn, ("bench_ours", "bench_pgqueuer", "bench_bare"))
     model_id = await prepare_ours(ours, n)
     await prepare_pgqueuer(pgq)
     systems: dict[str, tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[float]]]] = {
@@ -315,27 +313,9 @@ def report(args: argparse.Namespace, median: dict[str, float]) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    # The server's data (over a gigabyte after a run) is removed with the server.
-    with tempfile.TemporaryDirectory(prefix="bench-queue-", ignore_cleanup_errors=True) as data_dir:
-        server = await anyio.to_thread.run_sync(EmbeddedServer.acquire, Path(data_dir))
-        try:
-            median = await measure(args, server.dsn)
-        finally:
-            await anyio.to_thread.run_sync(server.release)
+    async with temporary_server("bench-queue-") as admin_dsn:
+        median = await measure(args, admin_dsn)
     report(args, median)
-
-
-async def _databases(admin_dsn: str, names: Sequence[str]) -> list[str]:
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        for name in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base, _, query = admin_dsn.partition("?")
-    root = base.rsplit("/", 1)[0]
-    return [f"{root}/{name}?{query}" for name in names]
 
 
 if __name__ == "__main__":

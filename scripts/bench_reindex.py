@@ -16,20 +16,18 @@ Each row is reported as articles per second and as time per article next to a wr
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 import anyio
 
 from article_mcp.articles.reindex import reindex
 from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
-from article_mcp.db.embedded import EmbeddedServer
 from article_mcp.db.migrate import migrate_to_latest
 from article_mcp.db.pool import Database, create_pool
 from article_mcp.logs import configure_logging
 from bench_pipeline import load_articles
+from bench_server import temporary_server
 
 
 def settings(dsn: str, **overrides: object) -> Settings:
@@ -76,12 +74,8 @@ def report(rows: list[tuple[str, int, float, int]]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING", "console")
-    with tempfile.TemporaryDirectory(prefix="bench-reindex-", ignore_cleanup_errors=True) as data_dir:
-        server = await anyio.to_thread.run_sync(EmbeddedServer.acquire, Path(data_dir))
-        try:
-            rows = await measure(server.dsn, args)
-        finally:
-            await anyio.to_thread.run_sync(server.release)
+    async with temporary_server("bench-reindex-") as admin_dsn:
+        rows = await measure(admin_dsn, args)
     report(rows)
 
 

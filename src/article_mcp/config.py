@@ -83,7 +83,14 @@ class Settings(BaseSettings):
     embedding_batch_size: Annotated[int, Field(gt=0, le=1000)] = 1
     embedding_cleanup_interval: PositiveInt = 24
     embedding_cleanup_retention_days: PositiveInt = 30
+    # How long (ms) one batch may take, provider calls included; also the longest a lease may be.
     embedding_worker_timeout: PositiveInt = 300_000
+    # A claimed task's lease, renewed by the heartbeat: a crashed worker's tasks come back after it.
+    embedding_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    # The longest wait a provider's Retry-After is honoured for (a date in 2099 included).
+    embedding_retry_after_max_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    # Where growing waits stop growing: transient retries, and probes of a provider that is down.
+    embedding_backoff_max_seconds: Annotated[float, Field(gt=0)] = 300.0
     embedding_concurrent_workers: Annotated[int, Field(ge=0, le=64)] = 1
 
     # Chunking
@@ -111,6 +118,8 @@ class Settings(BaseSettings):
 
     # Articles
     article_max_bytes: PositiveInt = 1_000_000
+    # Versions kept per article, the newest; older ones are pruned at each write (0: all).
+    article_history_max_versions: NonNegativeInt = 0
 
     # Server
     http_host: str = "127.0.0.1"
@@ -150,6 +159,12 @@ class Settings(BaseSettings):
     def embedding_model_name(self) -> str:
         """The model to embed with: EMBEDDING_MODEL, or the provider's default."""
         return self.embedding_model or DEFAULT_MODELS[self.embedding_provider]
+
+    @property
+    def embedding_lease_ms(self) -> int:
+        """The lease of claimed tasks: EMBEDDING_LEASE_SECONDS, or EMBEDDING_WORKER_TIMEOUT where
+        that is shorter (a deployment that shortened the old lease keeps its short lease)."""
+        return min(round(self.embedding_lease_seconds * 1000), self.embedding_worker_timeout)
 
     @property
     def embedded_database(self) -> bool:

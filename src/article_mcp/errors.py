@@ -9,7 +9,9 @@
     │   ├── DatabaseUnavailableError     the database cannot be reached
     │   └── SemanticUnavailableError     semantic search cannot run now (`reason`): use full text
     ├── ProviderError                the embedding provider refused or failed; `kind` says which
-    │   ├── TransientProviderError       retry later (connection, timeout, 5xx)
+    │   ├── TransientProviderError       retry later (a body cut off, a provider bug): an attempt
+    │   │   └── ProviderUnreachableError     the provider is down (connection, timeout, 5xx): the
+    │   │                                    circuit opens; not an attempt
     │   ├── RateLimitedError             retry after `retry_after` seconds (429); not an attempt
     │   └── PermanentProviderError       retrying will not help (400, 401/403, unknown model, dimension)
     └── LexicalIndexError            nothing to retry: the BM25 statistics are out of step with the chunks
@@ -103,6 +105,14 @@ class TransientProviderError(ProviderError):
     """The embedding provider failed in a way that may pass: it will be retried."""
 
     kind = "transient"
+
+
+class ProviderUnreachableError(TransientProviderError):
+    """The embedding provider cannot be reached or fails as a whole (connection, timeout, 5xx).
+
+    An outage is not a property of a task: workers stop sending until a probe gets an answer,
+    and the tasks wait without spending attempts.
+    """
 
 
 class RateLimitedError(ProviderError):

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.anyio
 
 
 async def queue(db: Database, *args: str) -> CliResult:
-    return await run_cli("queue", *args, env=cli_env(DATABASE_URL=db.dsn))
+    # The workers here are rows that never beat: a lease of minutes keeps a live one alive
+    # across a test's commands, however slow the machine.
+    return await run_cli("queue", *args, env=cli_env(DATABASE_URL=db.dsn, EMBEDDING_LEASE_SECONDS="300"))
 
 
 async def queue_json(db: Database, *args: str, code: int = 0) -> Any:
@@ -167,3 +169,22 @@ async def test_an_unreachable_database_is_a_clear_error() -> None:
 async def test_a_database_without_the_schema_says_to_migrate(empty_database_url: str) -> None:
     result = await run_cli("queue", "status", env=cli_env(DATABASE_URL=empty_database_url))
     assert result.returncode == 2 and "article-mcp db migrate" in result.stderr
+
+
+async def test_an_unreachable_provider_is_reported_from_another_process(db: Database) -> None:
+    """The circuit lives in the worker; its heartbeat puts the outage on the worker rows, which
+    is all `queue health` in another process needs."""
+    async with db.pool.acquire() as conn:
+        model = await add_model(conn)
+        await add_task(conn, await add_article(conn, "waiting"), model)
+        await add_worker(conn, "worker-1", "idle")
+        await conn.execute(
+            "UPDATE embedding_worker_status SET provider_unreachable_since = now() - interval '5 minutes',"
+            " provider_error = 'cannot reach Ollama at http://127.0.0.1:11434: connection refused'"
+        )
+    health = await queue_json(db, "health", code=1)
+    assert health["status"] == "degraded"
+    assert health["reasons"][0].startswith("provider unreachable since ")
+    assert "connection refused" in health["reasons"][0]
+    human = await queue(db, "status")
+    assert "Provider unreachable since 5m" in human.stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def worker_env(database_url: str, server: FakeEmbeddingServer, **extra: Any) -> 
         **server.env(
             "ollama",
             embedding_model="nomic-embed-text",
-            embedding_worker_timeout=LEASE_MS,
+            embedding_lease_seconds=LEASE_MS / 1000,
             embedding_worker_interval=200,
             embedding_retry_backoff_base=20,
             embedding_batch_size=4,
@@ -82,13 +83,19 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
         server.slow(120)  # the first batch hangs in the provider call
         async with worker_process(env, tmp_path / "first.log") as first:
             await runs.wait_until(lambda: _provider_called(server))
-            assert await tasks_in(conn, "processing") > 0
+            held = await tasks_in(conn, "processing")
+            # The lease is short and renewed, not the batch's whole allowance: within the lease
+            # of the kill, the tasks are anyone's again.
+            lease_left = await conn.fetchval(
+                "SELECT max(lease_expires_at - now()) FROM embedding_tasks WHERE status = 'processing'"
+            )
             killed = await conn.fetchval("SELECT worker_id FROM embedding_worker_status")
             # Updates arrive while the batch is stuck, then the worker dies without a word.
             for i in range(3):
                 await write_article(conn, f"k{i}", f"Second version of article {i}.", model.id)
             first.send_signal(signal.SIGKILL)
             await first.wait()
+        sent_before = server.call_count
         async with worker_process(env, tmp_path / "second.log") as second:
             await runs.wait_until(lambda: runs.queue_drained(conn))
             await runs.wait_until(lambda: _worker_stopped(conn, killed))
@@ -98,8 +105,23 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
         assert await runs.wrong_or_missing_vectors(conn, model.id) == []
         assert set((await statuses(conn, model.id)).values()) == {"ready"}
         states = {r["state"] for r in await conn.fetch("SELECT state FROM embedding_worker_status")}
+        reclaimed = await conn.fetchval(
+            # Requeued, or merged into the pending task an update created meanwhile.
+            "SELECT count(*) FROM embedding_audit_logs"
+            " WHERE event IN ('task_lease_expired', 'task_merged') AND worker_id = $1",
+            killed,
+        )
+        live = await conn.fetchval(
+            "SELECT count(*) FROM embedding_tasks WHERE status NOT IN ('completed', 'cancelled')"
+        )
     assert code == 0, (tmp_path / "second.log").read_text()
     assert states == {"stopped"}
+    assert held > 0 and timedelta(0) < lease_left <= timedelta(milliseconds=LEASE_MS)
+    # Every task the killed worker held was reclaimed; none is lost (nothing live, nothing
+    # failed), and after the kill no text went to the provider twice.
+    assert reclaimed == held and live == 0
+    after_kill = [text for call in server.calls[sent_before:] for text in call.inputs]
+    assert len(after_kill) == len(set(after_kill))
 
 
 async def _provider_called(server: FakeEmbeddingServer) -> bool:

@@ -183,7 +183,7 @@ async def test_folder_and_tags_change_without_new_embedding(
     updated = await service.update(created.slug, folder="archive/2024", tags=["old"])
 
     assert updated.changed == ["folder", "tags"]
-    assert updated.version == 1
+    assert updated.version == 2  # every change is a version, though the passages stay
     assert updated.embedding_task_id is None
     assert updated.embedding_status == "ready"
     assert [t["status"] for t in await tasks_of(db, "notes")] == ["completed"]

@@ -316,6 +316,8 @@ def test_health_thresholds_draw_the_lines_they_document() -> None:
             "completed_last_hour": 0,
             "failed_last_hour": 0,
             "recent_failures": [],
+            "provider_unreachable_since": None,
+            "provider_error": None,
         }
         return QueueStatus.model_validate(base | changes)
 
@@ -326,3 +328,6 @@ def test_health_thresholds_draw_the_lines_they_document() -> None:
     assert judge(status(completed_last_hour=95, failed_last_hour=5), limits).status == "healthy"
     assert judge(status(completed_last_hour=1, failed_last_hour=3), limits).status == "healthy"  # too few
     assert judge(status(completed_last_hour=5, failed_last_hour=5), limits).status == "unhealthy"
+    down = judge(status(provider_unreachable_since="2026-12-01T20:00:00Z", provider_error="HTTP 503"), limits)
+    assert down.status == "degraded"
+    assert down.reasons == ["provider unreachable since 2026-12-01T20:00:00+00:00 (HTTP 503)"]

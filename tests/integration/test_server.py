@@ -99,7 +99,13 @@ async def test_an_article_through_every_tool(client: Client) -> None:
     assert [(m["slug"], m["matched"]) for m in found["results"]] == [("über-vektoren", "content")]
 
     deleted = await call(client, "delete_article", slug="über-vektoren")
-    assert deleted == {"slug": "über-vektoren", "title": "Über Vektoren", "cancelled_tasks": 1}
+    assert deleted == {
+        "slug": "über-vektoren",
+        "title": "Über Vektoren",
+        "cancelled_tasks": 1,
+        "version": 3,
+        "purged_versions": 0,
+    }
     assert "not found" in await fail(client, "get_article", slug="über-vektoren")
 
 
@@ -202,7 +208,11 @@ async def test_articles_are_resources(client: Client) -> None:
     assert [r.name for r in listed] == ["second", "привет-мир"]
     assert all(r.uri.startswith("article://") and r.mime_type == "text/markdown" for r in listed)
     templates = (await client.list_resource_templates()).resource_templates
-    assert [t.uri_template for t in templates] == ["article://{slug}"]
+    assert [t.uri_template for t in templates] == [
+        "article://{slug}",
+        "article://{slug}/versions",
+        "article://{slug}/versions/{n}",
+    ]
 
     read = await client.read_resource(listed[1].uri)  # percent-encoded, non-Latin slug
     assert read.contents[0].text == "# Hello\n\nWorld."  # type: ignore[union-attr]
@@ -237,5 +247,5 @@ async def test_logging_set_level_controls_client_log_messages(server: ArticleSer
 
     assert [(m.level, m.data) for m in received] == [
         ("info", "created 'loud'; embedding pending (task 2)"),
-        ("info", "deleted 'loud'; cancelled 1 embedding task(s)"),
+        ("info", "deleted 'loud'; history kept (deletion is version 2); cancelled 1 embedding task(s)"),
     ]

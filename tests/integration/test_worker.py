@@ -106,11 +106,12 @@ async def _articles_with_two_workers(conn: asyncpg.Connection) -> list[asyncpg.R
     )
 
 
-async def test_a_provider_outage_retries_with_growing_delays_then_completes(
+async def test_a_transient_failure_retries_with_growing_delays_then_completes(
     db: Database, database_url: str, server: FakeEmbeddingServer
 ) -> None:
+    """A failure of the answer itself (a body cut off), not an outage: each spends an attempt."""
     settings = worker_settings(database_url, server, embedding_max_retries=6, embedding_retry_backoff_base=30)
-    server.fail(503, times=4)
+    server.malformed(times=4)
     async with running_pool(settings, db) as model, db.pool.acquire() as conn:
         await write_article(conn, "down", PARAGRAPHS[0], model.id, max_attempts=7)
         await wait_until(lambda: queue_drained(conn))
@@ -246,7 +247,7 @@ async def test_embed_now_embeds_synchronously_and_never_raises(
         later = (await task_rows(conn))[-1]
         await embed_now(settings, db, provider, model, [later["id"]])
         [row] = await conn.fetch("SELECT status, error_kind FROM embedding_tasks WHERE id = $1", later["id"])
-    assert (row["status"], row["error_kind"]) == ("pending", "transient")
+    assert (row["status"], row["error_kind"]) == ("pending", "unreachable")
 
 
 async def test_no_pool_runs_without_semantic_search(
@@ -260,19 +261,39 @@ async def test_no_pool_runs_without_semantic_search(
         assert await conn.fetchval("SELECT count(*) FROM embedding_worker_status") == 0
 
 
-async def test_heartbeats_keep_the_lease_of_a_batch_slower_than_the_lease(
-    db: Database, database_url: str, server: FakeEmbeddingServer
+TIMED_OUT = "the batch took longer than EMBEDDING_WORKER_TIMEOUT (1 s)"
+
+
+@pytest.mark.parametrize(
+    ("limit", "attempts", "retried"),
+    [
+        # The lease is renewed by the heartbeat: the reaper leaves the task alone, embedded once.
+        ({"embedding_lease_seconds": 1.0}, 1, []),
+        # How long a batch may take is EMBEDDING_WORKER_TIMEOUT: past it, a transient failure.
+        (
+            {"embedding_worker_timeout": 1000},
+            2,
+            ["the batch took longer than EMBEDDING_WORKER_TIMEOUT (1 s)"],
+        ),
+    ],
+)
+async def test_a_provider_call_three_times_longer_than_the_lease_or_the_batch_timeout(
+    db: Database,
+    database_url: str,
+    server: FakeEmbeddingServer,
+    limit: dict[str, float],
+    attempts: int,
+    retried: list[str],
 ) -> None:
-    """A provider call three times longer than the lease: the heartbeat renews the lease, so the
-    reaper leaves the task alone and it is embedded once."""
-    settings = worker_settings(database_url, server, embedding_worker_timeout=1000)
+    settings = worker_settings(database_url, server, **limit)
     server.slow(3.0)
     async with running_pool(settings, db) as model, db.pool.acquire() as conn:
         await write_article(conn, "slow", PARAGRAPHS[0], model.id)
         await wait_until(lambda: queue_drained(conn))
         [task] = await task_rows(conn)
-        reaped = await conn.fetchval(
-            "SELECT count(*) FROM embedding_audit_logs WHERE event = 'task_lease_expired'"
+        events = await conn.fetch(
+            "SELECT event, message FROM embedding_audit_logs"
+            " WHERE event IN ('task_lease_expired', 'task_retry_scheduled') ORDER BY id"
         )
-    assert (task["status"], task["attempts"], reaped) == ("completed", 1, 0)
-    assert server.call_count == 1
+    assert (task["status"], task["attempts"]) == ("completed", attempts)
+    assert [(e["event"], e["message"]) for e in events] == [("task_retry_scheduled", m) for m in retried]

@@ -15,6 +15,8 @@ scripted per request, first in first out, whatever the endpoint:
     server.wrong_length(7)                  vectors of another length
     server.models = {"nomic-embed-text"}    any other model is unknown (404)
     server.dimensions = 32                  the model "changed": every later vector has 32 values
+    server.down = True                      an outage: every request is cut off unanswered
+    server.poison = "word"                  any request with a text containing it gets HTTP 500
 
 It runs in a thread, so it serves async tests, sync tests and `article-mcp` subprocesses alike
 (`server.env("ollama")` gives the variables a subprocess needs). Use the `fake_server` fixture
@@ -29,7 +31,7 @@ import json
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -82,16 +84,22 @@ class FakeEmbeddingServer:
     """An Ollama- and OpenAI-compatible embedding server with scriptable faults."""
 
     def __init__(
-        self, *, dimensions: int = DEFAULT_DIMENSIONS, api_key: str | None = DEFAULT_API_KEY
+        self, *, dimensions: int = DEFAULT_DIMENSIONS, api_key: str | None = DEFAULT_API_KEY, port: int = 0
     ) -> None:
         self.dimensions = dimensions
         self.api_key = api_key
         # None: every model name is known.
         self.models: set[str] | None = None
+        # True: the server is "down", each request's connection closed without an answer.
+        self.down = False
+        # A text the "model" crashes on: requests that contain it get HTTP 500.
+        self.poison: str | None = None
         self.calls: list[Call] = []
         self._faults: list[Fault] = []
+        # Consulted when nothing is scripted: a fault for this request, or None (soak tests).
+        self.chaos: Callable[[], Fault | None] | None = None
         self._lock = threading.Lock()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._http = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._http.daemon_threads = True
         self._thread = threading.Thread(
             target=self._http.serve_forever, args=(0.05,), name="fake-embeddings", daemon=True
@@ -206,7 +214,9 @@ class FakeEmbeddingServer:
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
-            return self._faults.pop(0) if self._faults else None
+            if self._faults:
+                return self._faults.pop(0)
+        return self.chaos() if self.chaos is not None else None
 
     def _record(self, call: Call) -> None:
         with self._lock:
@@ -247,6 +257,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"404 page not found", "text/plain")
             return
         self.fake._record(Call(self.path, request.get("model"), inputs, self.headers.get("Authorization")))
+        if self.fake.down:
+            self.close_connection = True
+            return
+        poison = self.fake.poison
+        if poison is not None and any(poison in text for text in inputs):
+            self._error(openai, 500, "the model crashed on this input", None, {})
+            return
         fault = self.fake._next_fault() or Fault()
         if fault.delay:
             time.sleep(fault.delay)

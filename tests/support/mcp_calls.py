@@ -17,8 +17,11 @@ TOOLS = {
     "search_articles",
     "semantic_search",
     "queue_status",
+    "list_versions",
+    "get_version",
+    "restore_version",
 }
-READ_ONLY_TOOLS = TOOLS - {"create_article", "update_article", "delete_article"}
+READ_ONLY_TOOLS = TOOLS - {"create_article", "update_article", "delete_article", "restore_version"}
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:

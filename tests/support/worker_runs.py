@@ -30,7 +30,7 @@ def worker_settings(database_url: str, server: FakeEmbeddingServer, **overrides:
     values: dict[str, Any] = {
         "embedding_model": "nomic-embed-text",
         "embedding_worker_interval": 200,
-        "embedding_worker_timeout": 3000,
+        "embedding_lease_seconds": 3.0,
         "embedding_retry_backoff_base": 20,
         "embedding_batch_size": 4,
         "chunk_size": CHUNK_SIZE,

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from article_mcp.errors import InvalidInputError
 from article_mcp.passages.chunking import Chunk, chunk_article, chunk_spans, embed_text
 from article_mcp.passages.tokens import count_tokens
+from tests.support.markdown_grammar import Document, documents
 
 WORDS = st.sampled_from(
     [
@@ -52,7 +53,7 @@ def articles(draw: st.DrawFn) -> str:
     return "".join(b + j for b, j in zip(blocks, joins, strict=False))
 
 
-CONTENT = st.one_of(articles(), st.text(max_size=600))
+CONTENT = st.one_of(articles(), documents().map(lambda document: document.content), st.text(max_size=600))
 TITLES = st.one_of(st.just(""), st.text(max_size=30), WORDS)
 
 
@@ -71,7 +72,9 @@ def check_invariants(title: str, content: str, max_tokens: int, overlap: int) ->
         assert chunk.text_hash == hashlib.sha256(chunk.embed_text.encode()).hexdigest()
         assert embed_text(title, chunk.heading_path, chunk.text, max_tokens=max_tokens) == chunk.embed_text
         covered[span.start : span.end] = [True] * (span.end - span.start)
-    # Every character of the article lands in some chunk (whitespace between blocks excepted).
+    # Every character of the article lands in some chunk, but for whitespace: chunks are
+    # trimmed, so what lies between two chunks (or before the first, after the last) is
+    # whitespace only, and nothing else is ever dropped.
     missed = [i for i, char in enumerate(content) if not covered[i] and not char.isspace()]
     assert not missed, f"characters not in any chunk at {missed[:10]}"
     # Order is kept: each chunk starts and ends after the one before.
@@ -95,6 +98,41 @@ def test_chunking_invariants_hold_for_any_article(
 def test_chunking_is_deterministic(title: str, content: str, max_tokens: int, overlap: int) -> None:
     first = chunk_article(title, content, max_tokens=max_tokens, overlap=overlap)
     assert chunk_article(title, content, max_tokens=max_tokens, overlap=overlap) == first
+
+
+def _header_tokens(title: str, path: tuple[str, ...], max_tokens: int) -> int:
+    return count_tokens(embed_text(title, path, "", max_tokens=max_tokens))
+
+
+def _fits(document: Document, span: tuple[int, int], title: str, max_tokens: int) -> bool:
+    """Whether `content[span]` alone fits a chunk of the section it lies in."""
+    path = document.path_at(span[1])
+    text = document.content[span[0] : span[1]]
+    return count_tokens(text) + _header_tokens(title, path, max_tokens) <= max_tokens
+
+
+@settings(max_examples=300, deadline=None)
+@given(TITLES, documents(), st.integers(8, 200), st.integers(0, 40))
+def test_generated_markdown_follows_its_outline(
+    title: str, document: Document, max_tokens: int, overlap: int
+) -> None:
+    content = document.content
+    check_invariants(title, content, max_tokens, overlap)
+    spans = chunk_spans(title, content, max_tokens=max_tokens, overlap=overlap)
+    # Heading paths: each chunk has the path of the heading run before it, whether its
+    # headings were written ATX or setext; front matter and `#` lines in code are no headings.
+    assert [span.heading_path for span in spans] == [document.path_at(span.end) for span in spans]
+    # A code fence that fits is whole in one chunk, and no other chunk holds a part of it.
+    for fence in document.of_kind("fence"):
+        if _fits(document, (fence.start, fence.end), title, max_tokens):
+            holding = [s for s in spans if s.start < fence.end and fence.start < s.end]
+            assert holding and all(s.start <= fence.start and fence.end <= s.end for s in holding)
+    # Tables, table rows and list items that fit are each whole in some chunk.
+    wholes = [(t.start, t.end) for t in document.of_kind("table")]
+    wholes += [piece for placed in document.of_kind("table", "list") for piece in placed.pieces]
+    for start, end in wholes:
+        if _fits(document, (start, end), title, max_tokens):
+            assert any(s.start <= start and end <= s.end for s in spans), content[start:end]
 
 
 @given(st.text(max_size=80), st.text(max_size=80))
@@ -175,12 +213,27 @@ def test_a_fence_that_fits_is_never_split() -> None:
     assert sum(chunk.text.count("```python") for chunk in chunks) == 1
 
 
-def test_paragraphs_that_fit_stay_whole() -> None:
-    paragraphs = [" ".join([f"Paragraph {n} sentence about airflow."] * (3 + n % 5)) for n in range(20)]
-    chunks = check_invariants("T", "\n\n".join(paragraphs), 120, 0)
-    assert len(chunks) > 3
-    for paragraph in paragraphs:
-        assert any(paragraph in chunk.text for chunk in chunks)
+PARAGRAPHS = [" ".join([f"Paragraph {n} sentence about airflow."] * (3 + n % 5)) for n in range(20)]
+LIST_ITEMS = [f"- item {n}: the boundary layer\n  thickens downstream\n  of the edge" for n in range(12)]
+QUOTED = [f"> Quoted paragraph {n}\n> about the wing\n> and its wake" for n in range(6)]
+
+
+@pytest.mark.parametrize(
+    ("parts", "content", "max_tokens"),
+    [
+        (PARAGRAPHS, "\n\n".join(PARAGRAPHS), 120),
+        (LIST_ITEMS, "\n".join(LIST_ITEMS), 40),
+        (QUOTED, "Before.\n\n" + "\n>\n".join(QUOTED) + "\n\nAfter.", 30),
+    ],
+    ids=["paragraphs", "list items", "blockquote paragraphs"],
+)
+def test_blocks_that_fit_stay_whole_when_their_parent_is_split(
+    parts: list[str], content: str, max_tokens: int
+) -> None:
+    chunks = check_invariants("T", content, max_tokens, 0)
+    assert len(chunks) > 2
+    for part in parts:
+        assert any(part in chunk.text for chunk in chunks)
 
 
 def test_a_long_paragraph_is_cut_at_sentences_first() -> None:
@@ -243,3 +296,55 @@ def test_limits_are_checked(max_tokens: int, overlap: int, field: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         chunk_article("T", "text", max_tokens=max_tokens, overlap=overlap)
     assert caught.value.field == field
+
+
+def test_setext_headings_give_heading_paths_like_atx_ones() -> None:
+    content = "Guide\n=====\n\nIntro.\n\nOn Linux\n--------\n\nUse the package.\n\n### Debian\n\nApt works."
+    chunks = check_invariants("T", content, 240, 0)
+    assert [c.heading_path for c in chunks] == [
+        ("Guide",),
+        ("Guide", "On Linux"),
+        ("Guide", "On Linux", "Debian"),
+    ]
+
+
+def test_front_matter_is_text_of_the_first_passage_but_never_a_heading() -> None:
+    content = "---\ntitle: Notes\n# a yaml comment\n---\nBody.\n\n# Part\n\nMore."
+    chunks = check_invariants("T", content, 240, 0)
+    assert [(c.heading_path, c.text) for c in chunks] == [
+        ((), "---\ntitle: Notes\n# a yaml comment\n---\nBody."),
+        (("Part",), "# Part\n\nMore."),
+    ]
+
+
+def test_a_table_too_large_for_a_chunk_is_split_between_rows() -> None:
+    rows = [f"| {n} | pressure coefficient at station {n} | {n * 0.1:.1f} |" for n in range(20)]
+    table = "| n | what | value |\n|---|---|---|\n" + "\n".join(rows)
+    chunks = check_invariants("T", f"# Data\n\n{table}", 80, 0)
+    assert len(chunks) > 2
+    lines = [line for chunk in chunks for line in chunk.text.splitlines()]
+    assert [line for line in lines if line.startswith("| ")] == ["| n | what | value |", *rows]
+
+
+def test_link_reference_definitions_still_land_in_a_passage() -> None:
+    content = "[spec]: https://spec.commonmark.org\n\nSee the [spec].\n\n[other]: https://example.com"
+    chunks = check_invariants("T", content, 240, 0)
+    assert "".join(c.text for c in chunks).count("https://") == 2
+
+
+def test_a_fence_larger_than_a_chunk_is_cut_at_its_lines() -> None:
+    lines = [f"value_{i} = compute({i})" for i in range(60)]
+    chunks = check_invariants("T", "```python\n" + "\n".join(lines) + "\n```", 64, 8)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        # Cut at lines: no code line is broken across chunks.
+        assert all(line in ["```python", "```", *lines] for line in chunk.text.splitlines())
+
+
+def test_overlap_never_starts_inside_a_code_block() -> None:
+    prose = " ".join(["Words about the code that follows here."] * 4)
+    fence = "```\n" + "\n".join(f"step({i})" for i in range(8)) + "\n```"
+    content = f"{prose}\n\n{fence}\n\n{prose}\n\n{prose}"
+    chunks = check_invariants("", content, 60, 20)
+    holding = [c.text for c in chunks if "step(" in c.text]
+    assert holding and all(fence in text for text in holding)

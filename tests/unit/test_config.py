@@ -37,9 +37,17 @@ def test_defaults_match_the_deployment_guide() -> None:
     assert s.embedding_cleanup_interval == 24
     assert s.embedding_cleanup_retention_days == 30
     assert s.embedding_worker_timeout == 300_000
+    # The lease is apart from how long a batch may take: a crashed worker's tasks come back in 30 s.
+    assert s.embedding_lease_ms == 30_000
     assert s.embedding_concurrent_workers == 1
     assert s.ollama_base_url == "http://localhost:11434"
     assert s.database_url is None and s.embedded_database
+
+
+def test_a_shortened_worker_timeout_still_shortens_the_lease() -> None:
+    """Deployments that set EMBEDDING_WORKER_TIMEOUT below 30 s for a short lease keep it."""
+    assert load_settings(_env_file=None, embedding_worker_timeout=5000).embedding_lease_ms == 5000
+    assert load_settings(_env_file=None, embedding_lease_seconds=2.5).embedding_lease_ms == 2500
 
 
 @pytest.mark.parametrize("provider", ["local", "ollama", "openai"])

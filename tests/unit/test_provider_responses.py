@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from article_mcp.embeddings.providers.responses import (
-    MAX_RETRY_AFTER,
     checked_vectors,
     error_code,
     error_detail,
@@ -26,12 +25,18 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
         ({}, None),
         ({"retry-after": "7"}, 7.0),
         ({"retry-after": " 2.5 "}, 2.5),
-        ({"retry-after": "-3"}, 0.0),
+        ({"retry-after": "0"}, 0.0),
+        # Negative, past or unreadable: no advice, so the worker's own backoff applies.
+        ({"retry-after": "-3"}, None),
+        ({"retry-after-ms": "-5"}, None),
         ({"retry-after": "Fri, 02 Jan 2026 03:04:35 GMT"}, 30.0),
-        ({"retry-after": "Fri, 02 Jan 2026 03:00:00 GMT"}, 0.0),
+        ({"retry-after": "Fri, 02 Jan 2026 03:00:00 GMT"}, None),
         ({"retry-after": "soon"}, None),
         ({"retry-after": "nan"}, None),
-        ({"retry-after": "999999"}, MAX_RETRY_AFTER),
+        ({"retry-after": "inf"}, None),
+        # Far future: read as asked; the worker clamps it (EMBEDDING_RETRY_AFTER_MAX_SECONDS).
+        ({"retry-after": "999999"}, 999999.0),
+        ({"retry-after": "Thu, 01 Jan 2099 00:00:00 GMT"}, 2303585755.0),
         ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
     ],
 )
@@ -70,6 +75,8 @@ def test_vectors_are_checked() -> None:
         "empty or malformed": [[], [], []],
         "NaN": [[1.0], [float("nan")], [2.0]],
         "non-numeric": [["a"], ["b"], ["c"]],
+        "infinite": [[1.0], [float("inf")], [2.0]],
+        "1 all-zero vectors (the first for text 1)": [[1.0, 0.0], [0.0, -0.0], [0.5, 0.5]],
     }
     for expected, raw in bad.items():
         with pytest.raises(PermanentProviderError, match=re.escape(expected)):

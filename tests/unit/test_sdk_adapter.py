@@ -22,7 +22,7 @@ from mcp.server.session import ServerSession
 from mcp.shared.message import SessionMessage
 from mcp_types import JSONRPCRequest, JSONRPCResponse, ListResourcesResult, PaginatedRequestParams, Resource
 
-from article_mcp.server.sdk import SdkMismatchError, add_request_handler, connection_state, serve_connection
+from article_mcp.server.sdk import SdkMismatchError, add_request_handler, client_connection, serve_connection
 
 pytestmark = pytest.mark.anyio
 
@@ -56,9 +56,10 @@ async def test_a_handler_added_through_the_adapter_replaces_the_servers_own() ->
     )
 
 
-async def test_a_sessions_connection_state_outlives_each_request() -> None:
+async def test_a_sessions_connection_outlives_each_request_and_is_torn_down_at_its_end() -> None:
     server = MCPServer("probe")
     sessions: list[ServerSession] = []
+    closed: list[str] = []
 
     @server.tool()
     async def probe(ctx: Context[Any, Any]) -> str:
@@ -68,17 +69,18 @@ async def test_a_sessions_connection_state_outlives_each_request() -> None:
     async with Client(server, mode="legacy") as client:
         await client.call_tool("probe", {})
         await client.call_tool("probe", {})
-
-    connections = [getattr(session, "_connection", None) for session in sessions]
-    assert all(isinstance(c, Connection) for c in connections), (
-        f"{MCP}: ServerSession._connection is not the client's Connection"
-    )
-    assert all(isinstance(getattr(c, "state", None), dict) for c in connections), (
-        f"{MCP}: Connection.state is not a dict"
-    )
-    first, second = (connection_state(session) for session in sessions)
-    first["mark"] = "kept"
-    assert second.get("mark") == "kept", f"{MCP}: a connection's state does not last across its requests"
+        connections = [getattr(session, "_connection", None) for session in sessions]
+        assert all(isinstance(c, Connection) for c in connections), (
+            f"{MCP}: ServerSession._connection is not the client's Connection"
+        )
+        assert all(isinstance(getattr(c, "state", None), dict) for c in connections), (
+            f"{MCP}: Connection.state is not a dict"
+        )
+        first, second = (client_connection(session) for session in sessions)
+        assert first is second, f"{MCP}: a connection does not last across its requests"
+        first.exit_stack.callback(closed.append, "torn down")
+        assert closed == []
+    assert closed == ["torn down"], f"{MCP}: a connection's exit_stack is not unwound when its client leaves"
 
 
 def test_a_server_without_its_lowlevel_server_is_an_error_naming_the_sdk_version(
@@ -96,8 +98,8 @@ def test_a_server_without_its_lowlevel_server_is_an_error_naming_the_sdk_version
 
 def test_a_session_without_its_connection_is_an_error_naming_the_sdk_version() -> None:
     session = ServerSession.__new__(ServerSession)  # as if a release renamed `_connection`
-    with pytest.raises(SdkMismatchError, match=re.escape(f"{MCP} has no ServerSession._connection.state")):
-        connection_state(session)
+    with pytest.raises(SdkMismatchError, match=re.escape(f"{MCP} has no ServerSession._connection")):
+        client_connection(session)
 
 
 async def test_a_server_serves_a_connection_on_streams_it_is_given() -> None:

@@ -28,7 +28,9 @@ class ArticleSummary(Frozen):
     folder: str = Field(description="Folder path like 'guides/python'; '' is the root.")
     tags: list[str]
     no_rag: bool = Field(description="True: never embedded, never in semantic search.")
-    version: int = Field(description="Grows by one with every change of title or content.")
+    version: int = Field(
+        description="Grows by one with every change; pass it as expected_version to write safely."
+    )
     size_bytes: int = Field(description="Size of the content in UTF-8 bytes.")
     created_at: datetime
     updated_at: datetime
@@ -53,12 +55,44 @@ class ArticleWrite(ArticleSummary):
     )
 
 
+class StoredArticle(Frozen):
+    """An article as an export writes it out: what an import restores, nothing else."""
+
+    slug: str
+    title: str
+    content: str
+    folder: str
+    tags: list[str]
+    no_rag: bool
+    created_at: datetime
+
+
+class StoredVersion(Frozen):
+    """One version of an article as `export --with-history` writes it out."""
+
+    version: int
+    operation: VersionOperation
+    title: str
+    content: str
+    folder: str
+    tags: list[str]
+    no_rag: bool
+    message: str | None
+    author: str | None
+    created_at: datetime
+
+
 class ArticleDeletion(Frozen):
     """The outcome of a delete."""
 
     slug: str
     title: str
     cancelled_tasks: int = Field(description="Embedding tasks of the article that were cancelled.")
+    version: int | None = Field(
+        default=None,
+        description="The deletion's version in the history (restore_version undoes it); null when purged.",
+    )
+    purged_versions: int = Field(default=0, description="Versions removed with the article (purge=true).")
 
 
 class ArticlePage(Frozen):
@@ -101,3 +135,60 @@ class ArticleMatches(Frozen):
 
     query: str
     results: list[ArticleMatch]
+
+
+VersionOperation = Literal["create", "update", "rename", "delete", "restore"]
+
+
+class VersionSummary(Frozen):
+    """One version of an article, without its content."""
+
+    version: int
+    operation: VersionOperation = Field(description="The write that made this version.")
+    slug: str = Field(description="The article's slug at this version.")
+    title: str
+    folder: str
+    tags: list[str]
+    no_rag: bool
+    content_hash: str = Field(description="sha256 of title and content: equal hashes, equal text.")
+    changed: list[str] = Field(description="The fields this version changed against the one before.")
+    message: str | None = Field(description="Why, as the writer said it.")
+    author: str | None = Field(description="Who wrote it: the MCP client's name.")
+    restored_from: int | None = Field(description="The version a restore brought back.")
+    size_bytes: int = Field(description="Size of the content in UTF-8 bytes.")
+    created_at: datetime
+
+
+class VersionPage(Frozen):
+    """Versions of an article, newest first."""
+
+    slug: str
+    deleted: bool = Field(description="True: the article is deleted; restore_version brings it back.")
+    deleted_also: bool = Field(
+        description="True: a deleted article had this slug too; pass deleted=true to see its history."
+    )
+    current_version: int = Field(description="The newest version (the deletion, when deleted).")
+    total: int = Field(description="Versions kept (ARTICLE_HISTORY_MAX_VERSIONS may prune old ones).")
+    versions: list[VersionSummary]
+    next_before: int | None = Field(description="Pass as `before` for the next page; null on the last.")
+
+
+class VersionDetail(VersionSummary):
+    """One version with its content, or a unified diff against another version."""
+
+    content: str | None = Field(description="The markdown content (null when a diff was asked for).")
+    diff_against: int | None = Field(default=None, description="The version the diff starts from.")
+    diff: str | None = Field(
+        default=None,
+        description="Unified diff of the content from `diff_against` to this version ('' when equal).",
+    )
+
+
+class PruneReport(Frozen):
+    """What pruning the history removed, or would remove (a dry run)."""
+
+    keep: int = Field(description="Newest versions kept per article.")
+    articles: int = Field(description="Articles that had older versions.")
+    versions: int = Field(description="Versions removed (or that a dry run would remove).")
+    kept: int = Field(description="Versions kept.")
+    dry_run: bool

@@ -3,10 +3,11 @@ and the embedding status each result carries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
+from article_mcp.articles import history
 from article_mcp.articles.models import (
     Article,
     ArticleMatch,
@@ -16,6 +17,8 @@ from article_mcp.articles.models import (
     EmbeddingStatus,
     FolderCount,
     FolderList,
+    StoredArticle,
+    StoredVersion,
 )
 from article_mcp.articles.rules import check_folder, check_page, check_query, check_text, escape_like
 from article_mcp.config import Settings
@@ -27,6 +30,8 @@ from article_mcp.queue import tasks
 QUERIES = Queries("article_mcp.articles", "reads.sql")
 
 MAX_PAGE = 100
+# Articles per round trip when every article of a folder is read (an export).
+STORED_BATCH = 200
 
 
 class ArticleReads:
@@ -89,6 +94,47 @@ class ArticleReads:
             )
             statuses = await self._statuses(rows, conn)
         return ArticleMatches(query=query, results=[_match(row, statuses) for row in rows])
+
+    async def slugs_starting(self, prefix: str, *, limit: int) -> tuple[Sequence[str], int]:
+        """Up to `limit` slugs starting with `prefix` (in order), and how many there are in all."""
+        async with pooled_connection(self._db) as conn:
+            rows = await conn.fetch(QUERIES["complete_slugs"], prefix, limit)
+        return [row["slug"] for row in rows], rows[0]["total"] if rows else 0
+
+    async def ready_slugs(self, article_ids: Sequence[int]) -> Sequence[str]:
+        """The slugs of those of these articles whose embedding is ready (every current passage
+        has a vector for the model); none when semantic search is off."""
+        if self._model_id is None or not article_ids:
+            return []
+        async with pooled_connection(self._db) as conn:
+            rows = await conn.fetch(QUERIES["articles_by_id"], list(article_ids))
+            statuses = await self._status_rows(conn, rows)
+        return sorted(row["slug"] for row in rows if statuses[row["id"]][0] == "ready")
+
+    @property
+    def model_id(self) -> int | None:
+        """The model whose embeddings statuses describe; None when semantic search is off."""
+        return self._model_id
+
+    async def stored(
+        self, folder: str = "", *, with_history: bool = False
+    ) -> AsyncIterator[Sequence[tuple[StoredArticle, Sequence[StoredVersion]]]]:
+        """Every article in a folder and its subfolders, by slug, in batches, all from one
+        snapshot: articles written meanwhile neither appear half nor twice. With
+        `with_history`, each with its kept versions, oldest first (else none)."""
+        folder = check_folder(folder)
+        async with (
+            pooled_connection(self._db) as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            after = ""
+            while rows := await conn.fetch(
+                QUERIES["stored_articles"], *_folder_args(folder), after, STORED_BATCH
+            ):
+                ids = [row["id"] for row in rows]
+                versions = await history.stored_versions(conn, ids) if with_history else {}
+                yield [(StoredArticle.model_validate(dict(row)), versions.get(row["id"], [])) for row in rows]
+                after = rows[-1]["slug"]
 
     # -- embedding status -----------------------------------------------------------------
 

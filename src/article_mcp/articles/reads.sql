@@ -82,3 +82,24 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) best ON true
 ORDER BY f.score DESC, f.updated_at DESC, f.id DESC;
+
+-- name: articles_by_id
+-- The slugs of articles $1 (those that still exist), for the embedding status of each.
+SELECT id, slug, no_rag FROM articles WHERE id = ANY($1::bigint[]);
+
+-- name: complete_slugs
+-- At most $2 slugs starting with $1, in order, each row with how many start with it in all.
+SELECT slug, count(*) OVER () AS total
+FROM articles
+WHERE starts_with(slug, $1)
+ORDER BY slug
+LIMIT $2;
+
+-- name: stored_articles
+-- The next $4 articles after slug $3 in folder $1 (and its subfolders; $2 the LIKE prefix), by
+-- slug, with what an export writes.
+SELECT id, slug, title, content, folder, tags, no_rag, created_at
+FROM articles
+WHERE ($1::text = '' OR folder = $1 OR folder LIKE $2) AND slug > $3
+ORDER BY slug
+LIMIT $4;

@@ -33,6 +33,8 @@ _HIDDEN = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]")
 _BETWEEN_VISIBLE = frozenset("\u200c\u200d")
 _VARIATION_SELECTOR = regex.compile(r"[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _VISIBLE = regex.compile(r"[\p{L}\p{N}\p{P}\p{S}]")
+MESSAGE_MAX_LENGTH = 1000
+AUTHOR_MAX_LENGTH = 200
 
 # Besides letters, marks and digits (any script): what folder names and tags may contain.
 _FOLDER_PUNCTUATION = frozenset(" -_.")
@@ -157,6 +159,13 @@ def check_tags(tags: Iterable[str]) -> list[str]:
     if len(cleaned) > MAX_TAGS:
         raise InvalidInputError("tags", f"at most {MAX_TAGS} tags")
     return cleaned
+
+
+def check_note(value: str | None, field: str, max_length: int) -> str | None:
+    """An optional note of a write (`message`, `author`): trimmed; empty means none."""
+    if value is None or not value.strip():
+        return None
+    return check_line(value, field, max_length)
 
 
 def check_query(query: str, field: str = "query") -> str:

@@ -30,6 +30,19 @@ def _kept(char: str) -> bool:
 
 def slugify(title: str, *, max_length: int = MAX_SLUG_LENGTH) -> str:
     """The slug a title gives: kept characters joined by single hyphens, never empty."""
+    return _words(title, max_length) or FALLBACK_SLUG
+
+
+def title_slug(title: str) -> str:
+    """The slug a title gives, or InvalidInputError when it has no letter or digit to make one."""
+    slug = _words(title, MAX_SLUG_LENGTH)
+    if not slug:
+        raise InvalidInputError("title", f"{title!r} has no letter or digit to make a slug from")
+    return slug
+
+
+def _words(title: str, max_length: int) -> str:
+    """The title's kept characters joined by single hyphens; '' when it has none."""
     text = unicodedata.normalize("NFKC", title).lower()
     # Lowercasing can produce characters that NFKC would write differently (e.g. 'İ').
     text = unicodedata.normalize("NFKC", text)
@@ -43,7 +56,7 @@ def slugify(title: str, *, max_length: int = MAX_SLUG_LENGTH) -> str:
             word = []
     if word:
         words.append("".join(word))
-    return _truncate("-".join(words), max_length) or FALLBACK_SLUG
+    return _truncate("-".join(words), max_length)
 
 
 def _truncate(slug: str, max_length: int) -> str:

@@ -58,13 +58,16 @@ async def queue_and_store(
     *,
     queue_ids: Sequence[int],
     source: str,
+    priority: tasks.Priority = "normal",
 ) -> list[int]:
     """Queue the embedding of `queue_ids` (when a model embeds), then replace the articles'
     passages; return the tasks queued."""
     task_ids: list[int] = []
     if model_id is not None and queue_ids:
         attempts = tasks.max_attempts(settings.embedding_max_retries)
-        task_ids = await tasks.enqueue(conn, list(queue_ids), model_id, source=source, max_attempts=attempts)
+        task_ids = await tasks.enqueue(
+            conn, list(queue_ids), model_id, priority=priority, source=source, max_attempts=attempts
+        )
     # Last: it locks the corpus statistics row, which every write needs, until the commit.
     await store.replace_many(conn, articles, text_search_config=settings.text_search_config)
     return task_ids
@@ -82,11 +85,43 @@ async def insert_with_free_slug(
     for _ in range(_SLUG_ATTEMPTS):
         slug = await _free_slug(conn, base)
         try:
-            async with conn.transaction():  # a savepoint: a lost race leaves the transaction usable
-                return await write_indexed(conn, QUERIES["insert_article"], slug, *fields)
-        except asyncpg.UniqueViolationError:
+            return await insert_with_slug(conn, slug, fields)
+        except ConflictError:
             continue
     raise ConflictError("title: too many articles are being created with this title at once; retry")
+
+
+async def revive(
+    conn: asyncpg.Connection, article_id: int, slug: str, version: int, past: asyncpg.Record, config: str
+) -> asyncpg.Record:
+    """Insert a deleted article again, under its id, with the fields of a past version."""
+    fields = (
+        past["title"],
+        past["content"],
+        past["folder"],
+        past["tags"],
+        past["no_rag"],
+        past["content_hash"],
+    )
+    try:
+        async with conn.transaction():  # a savepoint: the caller's error leaves nothing behind
+            return await write_indexed(
+                conn, QUERIES["revive_article"], article_id, slug, version, *fields, config
+            )
+    except asyncpg.UniqueViolationError:
+        raise ConflictError(
+            f"slug: {slug!r} was taken, or the article restored, by another write meanwhile; "
+            "get_article or list_versions shows how things stand now"
+        ) from None
+
+
+async def insert_with_slug(conn: asyncpg.Connection, slug: str, fields: tuple[Any, ...]) -> asyncpg.Record:
+    """Insert under exactly `slug`; ConflictError when an article has it."""
+    try:
+        async with conn.transaction():  # a savepoint: a lost race leaves the transaction usable
+            return await write_indexed(conn, QUERIES["insert_article"], slug, *fields)
+    except asyncpg.UniqueViolationError:
+        raise ConflictError(f"slug: {slug!r} is already the slug of another article") from None
 
 
 async def write_indexed(conn: asyncpg.Connection, query: str, *args: Any) -> asyncpg.Record:

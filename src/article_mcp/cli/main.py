@@ -9,12 +9,14 @@ from collections.abc import Sequence
 import anyio
 from rich.console import Console
 
+from article_mcp.cli import articles as articles_commands
 from article_mcp.cli import check as check_commands
 from article_mcp.cli import db as db_commands
 from article_mcp.cli import demo as demo_commands
 from article_mcp.cli import embeddings as embeddings_commands
 from article_mcp.cli import queue as queue_commands
 from article_mcp.cli import serve as serve_commands
+from article_mcp.cli import transfer as transfer_commands
 from article_mcp.cli import worker as worker_commands
 from article_mcp.cli.common import (
     EXIT_CONFLICT,
@@ -59,10 +61,12 @@ COMMAND_MODULES = (
     serve_commands,
     worker_commands,
     db_commands,
+    articles_commands,
     queue_commands,
     embeddings_commands,
     demo_commands,
     check_commands,
+    transfer_commands,
 )
 
 

@@ -83,9 +83,12 @@ def confirm(ctx: CommandContext, question: str, *, assume_yes: bool, flag: str) 
     return Confirm.ask(question, console=ctx.errors, default=False)
 
 
-def progress_bar(ctx: CommandContext, label: str, *, disable: bool) -> Progress:
-    """A bar on stderr counting articles done of a total, for the long set-based commands."""
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+def progress_bar(ctx: CommandContext, label: str, *, disable: bool, counts: bool = False) -> Progress:
+    """A bar on stderr counting articles done of a total, for the long set-based commands;
+    with `counts`, the task's `counts` field (say, `3 created, 1 failed`) after the bar."""
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    if counts:
+        columns.append(TextColumn("{task.fields[counts]}"))
     return Progress(*columns, console=ctx.errors, disable=disable)
 
 

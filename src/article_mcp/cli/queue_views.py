@@ -38,6 +38,11 @@ def show_status(ctx: CommandContext, status: QueueStatus) -> None:
             f": {escape(status.pause_reason)}" if status.pause_reason else ""
         )
     ctx.console.print(f"Worker Status: {state}  ({status.workers_alive} alive)")
+    if status.provider_unreachable_since is not None:
+        ctx.console.print(
+            f"[yellow]Provider unreachable[/] since {ago(status.provider_unreachable_since)}: "
+            f"{escape(status.provider_error or '')}; tasks wait without spending attempts"
+        )
     by_priority = status.pending_by_priority
     counts = status.counts
     ctx.console.print(

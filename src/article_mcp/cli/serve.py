@@ -54,6 +54,8 @@ async def serve_command(args: argparse.Namespace, ctx: CommandContext) -> int:
         server = create_server(runtime.services)
         async with anyio.create_task_group() as tg:
             await _start_worker(tg, runtime)
+            # Not awaited: a listener still connecting must not hold up the protocol.
+            tg.start_soon(server.updates.run)
             # The first query must not wait for the model to load (a local model takes seconds).
             tg.start_soon(runtime.services.search.warm_up)
             if args.transport == "stdio":

@@ -5,19 +5,25 @@ The address comes from `embedded.database_address`: DATABASE_URL, or the embedde
 
 from __future__ import annotations
 
+import contextlib
 import json
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
 import asyncpg
 import structlog
+from anyio.lowlevel import EventLoopToken
 from asyncpg.pool import PoolConnectionProxy
 from pgvector.asyncpg import register_vector
 
 from article_mcp.config import Settings, redact_url
-from article_mcp.db.embedded import database_address
+from article_mcp.db.embedded import database_address, on_shutdown
 from article_mcp.errors import DatabaseUnavailableError, describe
 
 log = structlog.get_logger(__name__)
@@ -33,6 +39,10 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CrashShutdownError,
     TimeoutError,
 )
+
+# Connections outside the pool (`connect`): the listener's, migrations'. A shutdown closes the
+# idle ones, like the pool's.
+_DEDICATED: weakref.WeakSet[asyncpg.Connection] = weakref.WeakSet()
 
 # A connection of its own or one borrowed from the pool: what query functions accept.
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
@@ -62,10 +72,33 @@ async def open_database(
 
             await migrate_to_latest(dsn)
         pool = await create_pool(dsn, min_size=min_size, max_size=max_size or settings.database_pool_size)
+        token = anyio.lowlevel.current_token()
+        remove_hook = on_shutdown(dsn, lambda: _close_idle_from_thread(pool, token))
         try:
             yield Database(pool=pool, dsn=dsn)
         finally:
+            remove_hook()
             await pool.close()
+
+
+async def close_idle(pool: asyncpg.Pool) -> None:
+    """Close the pool's idle connections now and the others when released (the server is
+    shutting down: a smart shutdown waits for every session to end)."""
+    await pool.expire_connections()
+    for _ in range(pool.get_idle_size()):
+        # Acquiring an expired idle connection closes it; its replacement is refused meanwhile.
+        with contextlib.suppress(*CONNECTION_ERRORS, asyncpg.PostgresError):
+            async with pool.acquire(timeout=1):
+                pass
+    for conn in list(_DEDICATED):
+        if not conn.is_closed() and not conn.is_in_transaction():
+            conn.terminate()
+
+
+def _close_idle_from_thread(pool: asyncpg.Pool, token: EventLoopToken) -> None:
+    # Called from the supervisor's thread; an event loop already gone has nothing to close.
+    with contextlib.suppress(Exception):
+        anyio.from_thread.run(close_idle, pool, token=token)
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
@@ -85,6 +118,7 @@ async def connect(dsn: str) -> asyncpg.Connection:
     except CONNECTION_ERRORS as exc:
         raise unavailable(dsn, exc) from exc
     await _init_connection(conn)
+    _DEDICATED.add(conn)
     return conn
 
 

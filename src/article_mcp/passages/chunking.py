@@ -1,10 +1,13 @@
-"""Markdown-aware chunking: an article cut into passages that fit the embedding budget.
+"""Chunking: an article cut into passages that fit the embedding budget.
 
-A chunk never spans two sections: headings start a new chunk, and each chunk carries the path
-of headings above it. Fenced code blocks are one block (a `#` line inside a fence is code,
-not a heading) and paragraphs are kept whole when they fit. A block too large for the budget
-is cut at lines, then sentences, then words, and a single word larger than the budget at
-characters, so the budget always holds.
+The markdown's structure comes from `passages.blocks` (a CommonMark parser). A chunk never
+spans two sections: headings start a new chunk, and each chunk carries the path of headings
+above it. Blocks that fit are kept whole: paragraphs, code blocks, lists, tables,
+blockquotes. A block too large for the budget is cut at the blocks it is made of (a list at
+its items, a table at its rows, a blockquote at its paragraphs), and a block made of no
+others at lines, then sentences, then words, and a single word larger than the budget at
+characters, so the budget always holds. Overlap never starts inside a code block, so a code
+block that fits is whole in every chunk that holds any of it.
 
 The budget is for `embed_text` (title, heading path and text): what the provider sees. Tokens
 are estimated by `count_tokens`, a conservative, model-independent count.
@@ -21,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from article_mcp.errors import InvalidInputError
+from article_mcp.passages.blocks import Block, Outline, Span, parse, parts, sections
 from article_mcp.passages.tokens import count_tokens, piece_tokens
 
 MIN_MAX_TOKENS = 8
@@ -70,12 +74,14 @@ def chunk_spans(title: str, content: str, *, max_tokens: int, overlap: int) -> l
         raise InvalidInputError("overlap", "must not be negative")
     spans: list[ChunkSpan] = []
     words = _Words(content)
-    for path, units in _sections(content):
+    outline = parse(content)
+    for path, blocks in sections(outline):
         header = _header(title, path, max_tokens)
         budget = max_tokens - count_tokens(header)
         # Overlap never takes more than half the room: each chunk brings new text.
         section_overlap = min(overlap, budget // 2)
-        for start, end in _pack(words, _fitting(words, units, budget), budget, section_overlap):
+        units = _fitting(words, blocks, budget)
+        for start, end in _pack(words, outline, units, budget, section_overlap):
             spans.append(ChunkSpan(start, end, path, header))
     return spans
 
@@ -117,98 +123,6 @@ def _header(title: str, path: tuple[str, ...], max_tokens: int) -> str:
     if count_tokens(header) > limit:
         header = header[: _longest_prefix(header, 0, len(header), limit)].rstrip()
     return header
-
-
-# --- Markdown structure -------------------------------------------------------------------
-
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-_HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?")
-
-Span = tuple[int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class _Block:
-    start: int
-    end: int
-    # Heading level (1-6), 0 for paragraphs and code.
-    level: int = 0
-    title: str = ""
-
-
-def _sections(content: str) -> Iterator[tuple[tuple[str, ...], list[Span]]]:
-    """Runs of blocks under one heading path; a run of headings joins the section it opens."""
-    path: list[tuple[int, str]] = []
-    units: list[Span] = []
-    has_body = False
-    for block in _blocks(content):
-        if block.level:
-            if has_body:
-                yield _titles(path), units
-                units, has_body = [], False
-            while path and path[-1][0] >= block.level:
-                path.pop()
-            path.append((block.level, block.title))
-        else:
-            has_body = True
-        units.append(_trim(content, block.start, block.end))
-    if units:
-        yield _titles(path), units
-
-
-def _titles(path: list[tuple[int, str]]) -> tuple[str, ...]:
-    return tuple(title for _, title in path if title)
-
-
-def _blocks(content: str) -> Iterator[_Block]:
-    """Headings, fenced code blocks and paragraphs, in order; blank lines dropped."""
-    lines = _lines(content)
-    i = 0
-    while i < len(lines):
-        start, end = lines[i]
-        line = content[start:end].rstrip()
-        heading = _HEADING.fullmatch(line)
-        if heading:
-            title = " ".join((heading.group(2) or "").split())
-            yield _Block(start, end, len(heading.group(1)), title)
-        elif line.strip():
-            fence = _FENCE.match(line)
-            last = (
-                _fence_end(content, lines, i, fence.group(1)) if fence else _paragraph_end(content, lines, i)
-            )
-            yield _Block(start, lines[last][1])
-            i = last
-        i += 1
-
-
-def _lines(content: str) -> list[Span]:
-    lines = []
-    start = 0
-    for newline in re.finditer("\n", content):
-        lines.append((start, newline.start()))
-        start = newline.end()
-    lines.append((start, len(content)))
-    return lines
-
-
-def _fence_end(content: str, lines: list[Span], first: int, marker: str) -> int:
-    """The index of the line closing the fence opened at `first` (the last line if none does)."""
-    closing = re.compile(re.escape(marker[0]) + "{" + str(len(marker)) + ",}")
-    for i in range(first + 1, len(lines)):
-        if closing.fullmatch(content[lines[i][0] : lines[i][1]].strip()):
-            return i
-    return len(lines) - 1
-
-
-def _paragraph_end(content: str, lines: list[Span], first: int) -> int:
-    """The last line of the paragraph starting at `first`: a blank line, heading or fence ends it."""
-    i = first
-    while i + 1 < len(lines):
-        line = content[lines[i + 1][0] : lines[i + 1][1]].rstrip()
-        if not line.strip() or _FENCE.match(line) or _HEADING.fullmatch(line):
-            break
-        i += 1
-    return i
 
 
 # --- Fitting and packing ------------------------------------------------------------------
@@ -256,28 +170,34 @@ class _Words:
         return self.starts[bisect.bisect_left(self.starts, start) : bisect.bisect_left(self.starts, end)]
 
 
-def _fitting(words: _Words, units: Sequence[Span], budget: int) -> Iterator[Span]:
-    """The units in order, each cut as coarsely as needed to fit the budget."""
-    stack = [(start, end, 0) for start, end in reversed(units)]
+def _fitting(words: _Words, blocks: Sequence[Block], budget: int) -> Iterator[Span]:
+    """The blocks in order, trimmed, each cut as coarsely as needed to fit the budget."""
+    # A block and the splitter level its text is cut at when it has no parts to cut at.
+    stack = [(block, 0) for block in reversed(blocks)]
     while stack:
-        start, end, level = stack.pop()
+        block, level = stack.pop()
+        start, end = _trim(words.content, block.start, block.end)
+        if start >= end:
+            continue
         if words.tokens(start, end) <= budget:
             yield start, end
-            continue
-        stack.extend(reversed(_subdivide(words.content, start, end, level, budget)))
+        elif block.children:
+            stack.extend((part, 0) for part in reversed(parts(block)))
+        else:
+            stack.extend(reversed(_subdivide(words.content, start, end, level, budget)))
 
 
-def _subdivide(content: str, start: int, end: int, level: int, budget: int) -> list[tuple[int, int, int]]:
+def _subdivide(content: str, start: int, end: int, level: int, budget: int) -> list[tuple[Block, int]]:
     """Cut a unit at the coarsest level that splits it; a single word is cut at characters."""
     for depth in range(level, len(_SPLITTERS)):
         pieces = [_trim(content, *m.span()) for m in _SPLITTERS[depth].finditer(content, start, end)]
         pieces = [(a, b) for a, b in pieces if a < b]
         if len(pieces) > 1:
-            return [(a, b, depth + 1) for a, b in pieces]
+            return [(Block(a, b), depth + 1) for a, b in pieces]
     cuts = []
     while start < end:
         cut = _longest_prefix(content, start, end, budget)
-        cuts.append((start, cut, len(_SPLITTERS)))
+        cuts.append((Block(start, cut), len(_SPLITTERS)))
         start = cut
     return cuts
 
@@ -296,7 +216,9 @@ def _longest_prefix(text: str, start: int, end: int, budget: int) -> int:
     return low
 
 
-def _pack(words: _Words, units: Iterator[Span], budget: int, overlap: int) -> Iterator[Span]:
+def _pack(
+    words: _Words, outline: Outline, units: Iterator[Span], budget: int, overlap: int
+) -> Iterator[Span]:
     """Join consecutive units into chunks of at most `budget` tokens, overlapping by `overlap`."""
     current: Span | None = None
     for start, end in units:
@@ -305,19 +227,26 @@ def _pack(words: _Words, units: Iterator[Span], budget: int, overlap: int) -> It
             continue
         if current is not None:
             yield current
-            start = _overlap_start(words, current, (start, end), budget, overlap)
+            start = _overlap_start(words, outline, current, (start, end), budget, overlap)
         current = (start, end)
     if current is not None:
         yield current
 
 
-def _overlap_start(words: _Words, previous: Span, following: Span, budget: int, overlap: int) -> int:
-    """Where the next chunk starts: a few words back into the previous one, if they fit."""
+def _overlap_start(
+    words: _Words, outline: Outline, previous: Span, following: Span, budget: int, overlap: int
+) -> int:
+    """Where the next chunk starts: a few words back into the previous one, if they fit.
+
+    Never inside a code block: a chunk holds all of a code block or none of it (unless the
+    block alone is too large for a chunk and had to be cut).
+    """
     best = following[0]
     if overlap <= 0:
         return best
     for position in reversed(words.starts_within(previous[0] + 1, previous[1])):
         if words.tokens(position, previous[1]) > overlap or words.tokens(position, following[1]) > budget:
             break
-        best = position
+        if not outline.in_code(position):
+            best = position
     return best

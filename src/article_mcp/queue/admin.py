@@ -63,6 +63,10 @@ class WorkerInfo(Frozen):
     tasks_completed: int
     tasks_failed: int
     last_error: str | None
+    provider_unreachable_since: datetime | None = Field(
+        description="since when this worker's process cannot reach the provider (its circuit is open)"
+    )
+    provider_error: str | None = Field(description="what the provider's last failure was, while unreachable")
 
 
 class FailedTask(Frozen):
@@ -94,6 +98,10 @@ class QueueStatus(Frozen):
     expired_leases: int = Field(description="processing tasks whose worker stopped renewing the lease")
     workers_alive: int
     workers: list[WorkerInfo] = Field(description="workers seen in the last hour, live ones first")
+    provider_unreachable_since: datetime | None = Field(
+        description="since when a live worker has found the provider unreachable (None: it answers)"
+    )
+    provider_error: str | None = Field(description="the provider's failure that live worker saw")
     completed_last_hour: int
     failed_last_hour: int
     recent_failures: list[FailedTask]
@@ -104,11 +112,11 @@ async def queue_status(conn: Connection, settings: Settings) -> QueueStatus:
     control = await fetch_one(conn, QUERIES["control"])
     counts, by_priority = _count_tasks(await task_counts(conn))
     timing = await fetch_one(conn, QUERIES["queue_timing"])
-    workers = [
-        WorkerInfo(**row) for row in await conn.fetch(QUERIES["workers"], settings.embedding_worker_timeout)
-    ]
+    workers = [WorkerInfo(**row) for row in await conn.fetch(QUERIES["workers"], settings.embedding_lease_ms)]
     failures = await recent_failures(conn, RECENT_FAILURES)
     alive = sum(worker.alive for worker in workers)
+    down = [w for w in workers if w.alive and w.provider_unreachable_since is not None]
+    first_down = min(down, key=lambda w: w.provider_unreachable_since or w.heartbeat_at, default=None)
     return QueueStatus(
         state=_queue_state(settings, paused=control["paused"], workers_alive=alive),
         paused=control["paused"],
@@ -118,6 +126,8 @@ async def queue_status(conn: Connection, settings: Settings) -> QueueStatus:
         pending_by_priority=by_priority,
         workers_alive=alive,
         workers=workers,
+        provider_unreachable_since=first_down.provider_unreachable_since if first_down else None,
+        provider_error=first_down.provider_error if first_down else None,
         recent_failures=failures,
         **timing,
     )

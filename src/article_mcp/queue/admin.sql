@@ -28,7 +28,7 @@ SELECT
 -- Workers seen lately, live ones first; alive means not stopped and a heartbeat within
 -- $1 milliseconds (the lease time: a worker silent that long has lost its leases anyway).
 SELECT worker_id, hostname, pid, state, started_at, heartbeat_at, stopped_at,
-       tasks_completed, tasks_failed, last_error,
+       tasks_completed, tasks_failed, last_error, provider_unreachable_since, provider_error,
        state <> 'stopped' AND heartbeat_at >= now() - $1 * interval '1 millisecond' AS alive
 FROM embedding_worker_status
 WHERE heartbeat_at >= now() - interval '1 hour' - $1 * interval '1 millisecond'

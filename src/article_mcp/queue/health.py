@@ -96,6 +96,19 @@ def _paused(status: QueueStatus, _: HealthThresholds) -> Finding | None:
     )
 
 
+def _provider_unreachable(status: QueueStatus, _: HealthThresholds) -> Finding | None:
+    since = status.provider_unreachable_since
+    if since is None:
+        return None
+    why = f" ({status.provider_error})" if status.provider_error else ""
+    return Finding(
+        "degraded",
+        f"provider unreachable since {since.isoformat(timespec='seconds')}{why}",
+        "nothing is lost: tasks wait without spending attempts and resume on their own once the"
+        " provider answers a probe; check it with `article-mcp check provider`",
+    )
+
+
 def _expired_leases(status: QueueStatus, _: HealthThresholds) -> Finding | None:
     if not status.expired_leases:
         return None
@@ -137,6 +150,7 @@ def _failure_rate(status: QueueStatus, limits: HealthThresholds) -> Finding | No
 CHECKS: tuple[Callable[[QueueStatus, HealthThresholds], Finding | None], ...] = (
     _no_worker,
     _paused,
+    _provider_unreachable,
     _expired_leases,
     _backlog,
     _failure_rate,

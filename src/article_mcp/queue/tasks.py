@@ -1,7 +1,7 @@
 """The embedding queue: tasks in `embedding_tasks`, moved by single SQL statements (`queue.sql`).
 
     enqueue ──▶ pending ──claim──▶ processing ──complete──▶ completed
-                   ▲                   │ settle: transient / expired lease / 429 / shutdown
+                   ▲                   │ settle: transient / expired lease / 429 / unreachable / shutdown
                    └───────────────────┤          (or merged into the article's pending task)
                                        └─settle: permanent, attempts spent──▶ failed
     cancel_for_articles: pending | processing ──▶ cancelled
@@ -21,6 +21,7 @@ Guarantees, and what gives them:
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,17 +37,20 @@ QUERIES = Queries("article_mcp.queue", "tasks.sql")
 
 # The channel `enqueue` notifies and workers listen on.
 NOTIFY_CHANNEL = "embedding_tasks"
+# The channel completions are announced on ('<model id>:<article id>,...'; see finish_and_claim).
+EMBEDDED_CHANNEL = "articles_embedded"
 
 Priority = Literal["high", "normal", "low"]
 StatusName = Literal["disabled", "ready", "pending", "failed", "stale", "missing"]
 # Why a task leaves `processing` without completing (see settle_tasks in queue.sql).
-SettleReason = Literal["transient", "expired", "rate_limited", "released", "permanent"]
+SettleReason = Literal["transient", "expired", "rate_limited", "unreachable", "released", "permanent"]
 Outcome = Literal["retry", "failed", "merged", "cancelled"]
 
 _ERROR_KIND: dict[SettleReason, str | None] = {
     "transient": "transient",
     "expired": "transient",
     "rate_limited": "rate_limited",
+    "unreachable": "unreachable",
     "released": None,
     "permanent": "permanent",
 }
@@ -283,13 +287,23 @@ async def reap_expired(conn: Connection, *, limit: int = 1000) -> dict[int, Outc
     return await settle(conn, tasks, "expired", message="lease expired: the worker stopped responding")
 
 
-def retry_delay_ms(base_ms: float, attempt: int, rng: random.Random | None = None) -> float:
-    """Backoff before retry `attempt` (1-based): base * 2^(attempt-1), jittered down by up to half.
+async def release_held(conn: Connection, model_id: int) -> int:
+    """Make the tasks held back for an unreachable or rate-limiting provider due now (it
+    answers again) and wake the workers; returns how many."""
+    count: int = await conn.fetchval(QUERIES["release_held"], model_id)
+    return count
+
+
+def retry_delay_ms(
+    base_ms: float, attempt: int, rng: random.Random | None = None, *, max_ms: float = math.inf
+) -> float:
+    """Backoff before retry `attempt` (1-based): base * 2^(attempt-1) up to `max_ms`, jittered
+    down by up to half.
 
     The jitter spreads workers that failed together; each delay is at least the previous one's
-    upper half, so delays still grow attempt after attempt.
+    upper half, so delays still grow attempt after attempt (until the cap).
     """
-    full: float = base_ms * 2 ** max(attempt - 1, 0)
+    full: float = min(base_ms * 2 ** max(attempt - 1, 0), max_ms)
     draw: float = (rng or random).random()
     return full * (0.5 + 0.5 * draw)
 

@@ -70,7 +70,8 @@ SELECT count(*) FROM cancelled;
 -- article at a time) and claiming nothing while the queue is paused; each gets a lease of $8 ms
 -- and its attempt counted, and comes with the current chunks that have no vector for the model
 -- yet and its article's title, or NULL when there are none (no_rag articles have no chunks).
--- Returns the vectors stored, the tasks completed, and the tasks claimed (a JSON array).
+-- Returns the vectors stored, the tasks completed, the tasks claimed (a JSON array), and the
+-- notifications announcing the completions on articles_embedded (see `announced`).
 WITH stored AS (
     INSERT INTO chunk_embeddings (model_id, text_hash, embedding)
     SELECT $2, v.text_hash, v.embedding
@@ -87,7 +88,14 @@ WITH stored AS (
         updated_at = now(), tokens_used = t.tokens_used + d.tokens, error_kind = NULL, error_message = NULL
     FROM unnest($3::bigint[], $4::integer[]) AS d(id, tokens)
     WHERE t.id = d.id AND t.id = ANY($3::bigint[]) AND t.status = 'processing' AND t.lease_owner = $1
-    RETURNING t.id, d.tokens
+    RETURNING t.id, t.article_id, d.tokens
+), announced AS (
+    -- Servers listening on articles_embedded learn at commit which articles had tasks
+    -- completed ('<model id>:<article id>,...') and tell the clients subscribed to those that
+    -- are now ready. In parts of 300 ids, since a payload holds under 8000 bytes.
+    SELECT pg_notify('articles_embedded', $2::text || ':' || string_agg(n.article_id::text, ','))
+    FROM (SELECT article_id, row_number() OVER () / 300 AS part FROM done WHERE article_id IS NOT NULL) n
+    GROUP BY n.part
 ), audit AS (
     INSERT INTO embedding_audit_logs (level, category, event, message, worker_id, task_ids, metadata)
     SELECT 'info', 'task', 'tasks_completed', count(*) || ' tasks embedded', $1, array_agg(id ORDER BY id),
@@ -147,7 +155,8 @@ SELECT (SELECT count(*) FROM stored) AS stored,
                    jsonb_build_array(c.id, c.article_id, c.attempts, c.max_attempts, w.work) ORDER BY c.id
                )
         FROM claimed c
-        LEFT JOIN work w ON w.article_id = c.article_id) AS claimed;
+        LEFT JOIN work w ON w.article_id = c.article_id) AS claimed,
+       (SELECT count(*) FROM announced) AS announcements;
 
 -- name: reuse_plans
 -- For a connection a worker holds for a run of batches: plan finish_and_claim once and reuse
@@ -163,8 +172,9 @@ SELECT set_config('plan_cache_mode', 'force_generic_plan', false), set_config('j
 -- name: settle_tasks
 -- Tasks $1 held by owners $2 leave processing without completing, for reason $3:
 -- 'transient' and 'expired' (a dead worker's lease) retry after $4 ms each, or fail once their
--- attempts are spent; 'rate_limited' and 'released' (shutdown) retry after $4 ms without
--- counting the attempt; 'permanent' fails at once. A task to retry whose article already has a
+-- attempts are spent; 'rate_limited', 'unreachable' (the provider is down: the circuit is open)
+-- and 'released' (shutdown) retry after $4 ms without counting the attempt; 'permanent' fails
+-- at once. A task to retry whose article already has a
 -- pending task is merged into it (cancelled, its priority kept) instead. Error kind $5 and
 -- message $6 are kept on the task. A task locked by another statement right now (a reaper, a
 -- delete) is skipped: its lease runs out and the reaper settles it. Returns each task with its
@@ -203,7 +213,7 @@ WITH mine AS (
     SET status = (CASE d.outcome WHEN 'retry' THEN 'pending' WHEN 'failed' THEN 'failed' ELSE 'cancelled' END)::task_status,
         lease_owner = NULL,
         lease_expires_at = NULL,
-        attempts = t.attempts - CASE WHEN $3 IN ('rate_limited', 'released') THEN 1 ELSE 0 END,
+        attempts = t.attempts - CASE WHEN $3 IN ('rate_limited', 'unreachable', 'released') THEN 1 ELSE 0 END,
         scheduled_at = CASE WHEN d.outcome = 'retry' THEN now() + d.delay_ms * interval '1 millisecond'
                             ELSE t.scheduled_at END,
         completed_at = CASE WHEN d.outcome = 'retry' THEN NULL ELSE now() END,
@@ -230,6 +240,18 @@ WITH mine AS (
     FROM settled
 )
 SELECT id, outcome FROM settled ORDER BY id;
+
+-- name: release_held
+-- The provider of model $1 answers again: the pending tasks held back for it (given back while
+-- it was unreachable or rate limiting) are due now, and the workers are woken. Returns how many.
+WITH due AS (
+    UPDATE embedding_tasks
+    SET scheduled_at = now(), updated_at = now()
+    WHERE status = 'pending' AND model_id = $1 AND scheduled_at > now()
+      AND error_kind IN ('unreachable', 'rate_limited')
+    RETURNING id
+)
+SELECT count(*) FROM due CROSS JOIN (SELECT pg_notify('embedding_tasks', $1::text)) AS wake;
 
 -- name: expired_leases
 -- Up to $1 processing tasks whose lease has run out (their worker died or hung), with owners.

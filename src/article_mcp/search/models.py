@@ -79,6 +79,7 @@ class SearchHit(Frozen):
     title: str
     folder: str
     tags: list[str]
+    version: int = Field(description="The article's version: pass it as expected_version to write safely.")
     updated_at: datetime
     score: float = Field(description=_SCORE_HELP)
     matched_by: MatchedBy = Field(description="Which searches found the article.")

@@ -288,6 +288,7 @@ def _hit(
         title=article["title"],
         folder=article["folder"],
         tags=list(article["tags"]),
+        version=article["version"],
         updated_at=article["updated_at"],
         score=candidate.score,
         matched_by=candidate.matched_by,

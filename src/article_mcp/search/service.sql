@@ -87,7 +87,7 @@ ORDER BY distance, chunk_id;
 
 -- name: articles_shown
 -- What a result shows of articles $1.
-SELECT id, slug, title, folder, tags, updated_at FROM articles WHERE id = ANY($1::bigint[]);
+SELECT id, slug, title, folder, tags, version, updated_at FROM articles WHERE id = ANY($1::bigint[]);
 
 -- name: passages_shown
 -- What a result shows of passages $1.

@@ -1,4 +1,5 @@
-"""The MCP server: article tools, articles as `article://{slug}` resources, client logging.
+"""The MCP server: article tools, articles as `article://{slug}` resources (with completions
+and resource-updated notifications), client logging.
 
 `create_server` builds one server over the services it is given; nothing lives at module
 level, so tests build as many as they like. Bad input never kills the server: every failure
@@ -14,7 +15,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
@@ -23,12 +23,15 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
     CallToolResult,
+    CompleteRequestParams,
     InputRequiredResult,
     ListResourcesResult,
     PaginatedRequestParams,
     Resource,
     SetLevelRequestParams,
+    SubscribeRequestParams,
     ToolAnnotations,
+    UnsubscribeRequestParams,
 )
 from pydantic import ValidationError
 
@@ -46,8 +49,11 @@ from article_mcp.errors import (
 from article_mcp.search.service import SearchService
 from article_mcp.server.arguments import check_arguments
 from article_mcp.server.client_log import ClientLog
+from article_mcp.server.completions import ArgumentCompletions
+from article_mcp.server.history_tools import HistoryTools
 from article_mcp.server.sdk import add_request_handler
 from article_mcp.server.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools, SearchTools
+from article_mcp.server.updates import ArticleUpdates, article_uri
 
 INSTRUCTIONS = """\
 Markdown articles in folders, searchable by words and by meaning.
@@ -56,7 +62,12 @@ Markdown articles in folders, searchable by words and by meaning.
   semantic_search finds passages by meaning once the article is embedded (embedding_status
   'ready'); its default hybrid mode also finds just-written articles by their words.
 - Writes return at once; embedding runs in the background (queue_status shows the queue).
-- Articles are also resources: article://{slug}.
+- Articles are also resources: article://{slug}. Subscribe to one to be told
+  (notifications/resources/updated) when its embedding is ready, instead of polling.
+- Every write is a version: list_versions and get_version read the history (with diffs),
+  restore_version undoes a change or a delete. Pass the `version` you read as
+  expected_version to update_article, delete_article or restore_version so that you never
+  overwrite another writer's change unseen.
 """
 
 RESOURCE_PAGE = 100
@@ -80,6 +91,8 @@ class ArticleServer(MCPServer[Any]):
     """MCPServer whose tool failures read as the domain's messages."""
 
     _input_schemas: dict[str, dict[str, Any]] | None = None
+    # Its clients' subscriptions; `run` it beside the server (see create_server).
+    updates: ArticleUpdates
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -117,17 +130,26 @@ class Services:
 
 
 def create_server(services: Services) -> ArticleServer:
-    """The MCP server over these services, with its tools, resources and logging."""
+    """The MCP server over these services, with its tools, resources (completed, subscribable)
+    and logging. Its notifications go out while `server.updates.run()` runs beside it."""
+    updates = ArticleUpdates(services.articles, services.db.dsn)
     server = ArticleServer(
         name="article-mcp",
         title="Article store",
         version=__version__,
         instructions=INSTRUCTIONS,
+        subscriptions=updates.bus,
     )
+    server.updates = updates
     client_log = ClientLog()
     add_request_handler(server, "logging/setLevel", SetLevelRequestParams, client_log.set_level)
     _add_tools(server, services, client_log)
     _add_resources(server, services.articles)
+    _add_history(server, HistoryTools(services.articles, client_log))
+    add_request_handler(server, "resources/subscribe", SubscribeRequestParams, updates.subscribe)
+    add_request_handler(server, "resources/unsubscribe", UnsubscribeRequestParams, updates.unsubscribe)
+    completions = ArgumentCompletions(services.articles)
+    add_request_handler(server, "completion/complete", CompleteRequestParams, completions.complete)
     return server
 
 
@@ -150,6 +172,35 @@ def _add_tools(server: ArticleServer, services: Services, client_log: ClientLog)
     for fn, title, hints, extra in table:
         description = inspect.cleandoc(fn.__doc__ or "") + extra
         server.add_tool(fn, title=title, annotations=hints, description=description)
+
+
+def _add_history(server: ArticleServer, tools: HistoryTools) -> None:
+    table: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
+        (tools.list_versions, "List an article's versions", READ),
+        (tools.get_version, "Read a version of an article", READ),
+        (tools.restore_version, "Restore a version of an article", OVERWRITE),
+    ]
+    for fn, title, hints in table:
+        server.add_tool(fn, title=title, annotations=hints, description=inspect.cleandoc(fn.__doc__ or ""))
+    resources: list[tuple[str, str, str, str, Callable[..., Any]]] = [
+        (
+            "article://{slug}/versions",
+            "article-versions",
+            "The article's newest versions (up to 100) as JSON, as list_versions returns them.",
+            "application/json",
+            tools.versions_resource,
+        ),
+        (
+            "article://{slug}/versions/{n}",
+            "article-version",
+            "The markdown content of version n of the article.",
+            "text/markdown",
+            tools.version_resource,
+        ),
+    ]
+    for uri, name, description, mime_type, read in resources:
+        title = name.replace("-", " ").capitalize()
+        server.resource(uri, name=name, title=title, description=description, mime_type=mime_type)(read)
 
 
 def _add_resources(server: ArticleServer, articles: ArticleService) -> None:
@@ -175,7 +226,7 @@ def _add_resources(server: ArticleServer, articles: ArticleService) -> None:
         page = await articles.list(limit=RESOURCE_PAGE, offset=offset)
         resources = [
             Resource(
-                uri=f"article://{quote(item.slug, safe='')}",
+                uri=article_uri(item.slug),
                 name=item.slug,
                 title=item.title,
                 description=f"folder '{item.folder}', version {item.version}" if item.folder else None,

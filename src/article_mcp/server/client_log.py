@@ -10,7 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import EmptyResult, LoggingLevel, SetLevelRequestParams
 
-from article_mcp.server.sdk import connection_state
+from article_mcp.server.sdk import client_connection
 
 # Severity order of MCP log levels (RFC 5424), least severe first.
 LEVELS: tuple[LoggingLevel, ...] = (
@@ -38,13 +38,13 @@ class ClientLog:
 
     async def set_level(self, ctx: ServerRequestContext[Any], params: SetLevelRequestParams) -> EmptyResult:
         """The `logging/setLevel` handler."""
-        connection_state(ctx.session)[_STATE_KEY] = params.level
+        client_connection(ctx.session).state[_STATE_KEY] = params.level
         return EmptyResult()
 
     async def send(self, ctx: Context[Any, Any], level: LoggingLevel, message: str) -> None:
         """Send `message` to the calling client if its connection wants this level."""
         session = ctx.request_context.session
-        wanted = connection_state(session).get(_STATE_KEY, self._default)
+        wanted = client_connection(session).state.get(_STATE_KEY, self._default)
         if LEVELS.index(level) < LEVELS.index(wanted):
             return
         # The SDK marks client logging deprecated for the 2026 protocol (it still drops what a

@@ -11,15 +11,16 @@ AttributeError deep inside a request.
   replaces `resources/list` (MCPServer's lists every resource in one page; ours pages through
   the articles). Relies on `MCPServer._lowlevel_server`, the low-level `Server`, whose public
   `add_request_handler(method, params_type, handler)` registers or replaces a handler.
-- `connection_state`: the log level a client sets must outlive the request that set it, but a
-  `ServerSession` is built per request. The connection's scratch dict (`Connection.state`,
-  public and kept per client connection across requests) reaches low-level handlers only
-  through the session's private `_connection`.
 - `serve_connection`: our stdio transport (server/stdio.py) answers the lines the SDK's own
   `stdio_server` drops, so it hands the server its own streams; MCPServer runs a connection
   only inside `run_stdio_async`, which builds the SDK's transport. Relies on the low-level
   `Server.run(read_stream, write_stream, initialization_options)` and its public
   `create_initialization_options()`.
+- `client_connection`: the log level a client sets and the resources it subscribes to must
+  outlive the request that set them, but a `ServerSession` is built per request. The client's
+  `Connection` (public, kept across requests, with its scratch `state`, its standalone
+  channel and its teardown `exit_stack`) reaches low-level handlers only through the
+  session's private `_connection`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 from importlib.metadata import version
 from typing import Any, TypeVar
 
+from mcp.server.connection import Connection
 from mcp.server.lowlevel.server import RequestHandler, Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.session import ServerSession
@@ -71,9 +73,9 @@ def _lowlevel(server: MCPServer[Any]) -> Server[Any]:
         raise SdkMismatchError("MCPServer._lowlevel_server") from None
 
 
-def connection_state(session: ServerSession) -> dict[str, Any]:
-    """The scratch state of the session's client connection, kept across its requests."""
+def client_connection(session: ServerSession) -> Connection:
+    """The session's client connection, kept across its requests."""
     try:
-        return session._connection.state
+        return session._connection
     except AttributeError:
-        raise SdkMismatchError("ServerSession._connection.state") from None
+        raise SdkMismatchError("ServerSession._connection") from None

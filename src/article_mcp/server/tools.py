@@ -30,6 +30,7 @@ from article_mcp.articles.rules import (
     FOLDER_MAX_LENGTH,
     MAX_BIGINT,
     MAX_TAGS,
+    MESSAGE_MAX_LENGTH,
     QUERY_MAX_LENGTH,
     TAG_MAX_LENGTH,
     TITLE_MAX_LENGTH,
@@ -80,6 +81,21 @@ NoRag = Annotated[
         strict=True,
         description="True: keep the article out of embeddings and semantic search (still found by "
         "search_articles).",
+    ),
+]
+Message = Annotated[
+    str | None,
+    Field(
+        max_length=MESSAGE_MAX_LENGTH,
+        description="Why you make this change, in a line: kept with the version (list_versions shows it).",
+    ),
+]
+ExpectedVersion = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        description="The article's `version` when you read it: if it has changed since, nothing is "
+        "written and the error names the current version. Omit to write regardless.",
     ),
 ]
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"How many results, 1 to {MAX_PAGE}.")]
@@ -156,6 +172,7 @@ class ArticleTools:
         folder: Folder = "",
         tags: Tags | None = None,
         no_rag: NoRag = False,
+        message: Message = None,
         *,
         ctx: Context[Any, Any],
     ) -> ArticleWrite:
@@ -164,8 +181,16 @@ class ArticleTools:
         Returns at once: the article is saved and full-text searchable immediately, and its
         embedding is queued (embedding_status 'pending' with embedding_task_id) unless no_rag.
         """
-        written = await self._articles.create(title, content, folder=folder, tags=tags or [], no_rag=no_rag)
-        await self._log.send(ctx, "info", f"created {written.slug!r}; {_embedding_note(written)}")
+        written = await self._articles.create(
+            title,
+            content,
+            folder=folder,
+            tags=tags or [],
+            no_rag=no_rag,
+            message=message,
+            author=client_name(ctx),
+        )
+        await self._log.send(ctx, "info", f"created {written.slug!r}; {embedding_note(written)}")
         return written
 
     async def update_article(
@@ -182,26 +207,64 @@ class ArticleTools:
                 max_length=MAX_SLUG_LENGTH, description="Rename: the article's new slug (lowercase, hyphens)."
             ),
         ] = None,
+        expected_version: ExpectedVersion = None,
+        message: Message = None,
         *,
         ctx: Context[Any, Any],
     ) -> ArticleWrite:
         """Change an article: only the fields given change. The slug stays unless new_slug is given.
 
-        A new title or content bumps the version and queues a new embedding; `changed` lists
-        what actually changed.
+        Every change is a new version (list_versions; restore_version undoes it); a new title
+        or content also queues a new embedding. `changed` lists what actually changed. Pass
+        the version you read as expected_version so that another writer's change is never
+        overwritten unseen.
         """
         written = await self._articles.update(
-            slug, title=title, content=content, folder=folder, tags=tags, no_rag=no_rag, new_slug=new_slug
+            slug,
+            title=title,
+            content=content,
+            folder=folder,
+            tags=tags,
+            no_rag=no_rag,
+            new_slug=new_slug,
+            expected_version=expected_version,
+            message=message,
+            author=client_name(ctx),
         )
         changed = ", ".join(written.changed) or "nothing"
-        await self._log.send(ctx, "info", f"updated {written.slug!r} ({changed}); {_embedding_note(written)}")
+        await self._log.send(ctx, "info", f"updated {written.slug!r} ({changed}); {embedding_note(written)}")
         return written
 
-    async def delete_article(self, slug: Slug, *, ctx: Context[Any, Any]) -> ArticleDeletion:
-        """Delete an article for good, with its passages and its embedding tasks still to run."""
-        deleted = await self._articles.delete(slug)
+    async def delete_article(
+        self,
+        slug: Slug,
+        purge: Annotated[
+            bool,
+            Field(description="True: also remove the article's history, so it cannot be restored."),
+        ] = False,
+        expected_version: ExpectedVersion = None,
+        message: Message = None,
+        *,
+        ctx: Context[Any, Any],
+    ) -> ArticleDeletion:
+        """Delete an article with its passages and its embedding tasks still to run.
+
+        Its history stays: restore_version brings it back under its slug (the deletion is a
+        version too). purge=true removes the history as well; on the slug of an article
+        already deleted, it removes the history that article kept.
+        """
+        deleted = await self._articles.delete(
+            slug, purge=purge, expected_version=expected_version, message=message, author=client_name(ctx)
+        )
+        kept = (
+            "history purged"
+            if deleted.version is None
+            else f"history kept (deletion is version {deleted.version})"
+        )
         await self._log.send(
-            ctx, "info", f"deleted {deleted.slug!r}; cancelled {deleted.cancelled_tasks} embedding task(s)"
+            ctx,
+            "info",
+            f"deleted {deleted.slug!r}; {kept}; cancelled {deleted.cancelled_tasks} embedding task(s)",
         )
         return deleted
 
@@ -233,7 +296,13 @@ class ArticleTools:
         return await self._articles.search(query, folder=folder, limit=limit)
 
 
-def _embedding_note(written: ArticleWrite) -> str:
+def client_name(ctx: Context[Any, Any]) -> str | None:
+    """The name the calling MCP client gave in its `clientInfo`: the author of its writes."""
+    params = ctx.request_context.session.client_params
+    return None if params is None else params.client_info.name
+
+
+def embedding_note(written: ArticleWrite) -> str:
     if written.embedding_task_id is None:
         return f"embedding {written.embedding_status}"
     return f"embedding {written.embedding_status} (task {written.embedding_task_id})"

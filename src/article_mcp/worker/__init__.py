@@ -1,3 +1,3 @@
 """Queue workers: the pool that claims and runs batches, one batch's run against the provider,
-the NOTIFY listener, and the heartbeat that reports workers and renews leases.
+and the heartbeat that reports workers and renews leases.
 """

@@ -1,22 +1,21 @@
 """One claimed batch, from tasks to stored vectors: the step every worker (and `embed_now`) runs.
 
-1. Plan: the chunks the claimed articles still need, each text once (a text shared by several
-   chunks or articles is sent once). Each embed text is rebuilt from the stored chunk and
-   checked against its hash, so a vector is always stored under the hash of what was sent.
+1. Plan (`plan.plan_batch`): the chunks the claimed articles still need, each text once.
 2. Embed: all texts together, in as few provider calls as its batch size allows, outside any
-   transaction. The first result teaches the model its dimension; a mismatch is permanent.
+   transaction, within EMBEDDING_WORKER_TIMEOUT. The first result teaches the model its
+   dimension; a mismatch is permanent.
 3. Write: one statement stores the vectors still needed and completes the tasks still held. A
    lost connection is retried (the statement is idempotent) while the leases last.
-   A provider error settles the batch by its class instead (retry, rate-limited, failed).
+   A provider error settles the batch by its class instead (retry, rate-limited, unreachable,
+   failed); rate limits and outages open the process's circuit (`circuit.Circuit`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 import anyio
@@ -30,11 +29,11 @@ from article_mcp.embeddings.registry import ModelRecord, check_dimensions, recor
 from article_mcp.errors import (
     PermanentProviderError,
     ProviderError,
+    ProviderUnreachableError,
     RateLimitedError,
     TransientProviderError,
     describe,
 )
-from article_mcp.passages.chunking import embed_text
 from article_mcp.queue.tasks import (
     ClaimedTask,
     LeasedTask,
@@ -43,7 +42,9 @@ from article_mcp.queue.tasks import (
     retry_delay_ms,
     settle,
 )
+from article_mcp.worker.circuit import Circuit
 from article_mcp.worker.heartbeat import BatchMetrics, WorkerBook, WorkerSlot
+from article_mcp.worker.plan import Plan, plan_batch
 
 log = structlog.get_logger(__name__)
 
@@ -51,47 +52,6 @@ T = TypeVar("T")
 
 # How long to wait between tries of a write whose connection was lost.
 WRITE_RETRY_SECONDS = 1.0
-
-
-@dataclass(slots=True)
-class Plan:
-    """What a batch sends to the provider, and what each task is charged."""
-
-    texts: list[str] = field(default_factory=list)
-    hashes: list[str] = field(default_factory=list)
-    tokens_by_task: dict[int, int] = field(default_factory=dict)
-    chunks: int = 0
-    # Tasks with a chunk whose rebuilt text does not match its hash (cut with other settings).
-    mismatched: list[ClaimedTask] = field(default_factory=list)
-
-
-def plan_batch(tasks: Sequence[ClaimedTask], *, max_tokens: int) -> Plan:
-    """The distinct texts the tasks need embedded, with tokens charged to the first task needing each."""
-    plan = Plan()
-    seen: set[str] = set()
-    for task in tasks:
-        plan.tokens_by_task[task.id] = 0
-        if not task.chunks:
-            continue
-        texts = [
-            embed_text(task.title or "", c.heading_path, c.text, max_tokens=max_tokens) for c in task.chunks
-        ]
-        if any(_sha256(t) != c.text_hash for t, c in zip(texts, task.chunks, strict=True)):
-            plan.mismatched.append(task)
-            del plan.tokens_by_task[task.id]
-            continue
-        plan.chunks += len(task.chunks)
-        for text, chunk in zip(texts, task.chunks, strict=True):
-            if chunk.text_hash not in seen:
-                seen.add(chunk.text_hash)
-                plan.texts.append(text)
-                plan.hashes.append(chunk.text_hash)
-                plan.tokens_by_task[task.id] += chunk.token_count
-    return plan
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class BatchRunner:
@@ -110,8 +70,8 @@ class BatchRunner:
         self.provider = provider
         self.model = model
         self.book = book
-        # The provider asked to slow down: nothing is claimed before this (time.monotonic()).
-        self.hold_until = 0.0
+        # Open while the provider is unreachable or rate limiting: nothing is claimed then.
+        self.circuit = Circuit(settings)
         self._dimension_lock = anyio.Lock()
 
     async def run(
@@ -141,6 +101,8 @@ class BatchRunner:
             self.book.record(metrics.done(started, failed))
             return []
         metrics.embedded = len(plan.texts)
+        if plan.texts:
+            self.circuit.embedded([t.id for t in held])
         embedded = time.perf_counter()
         following = await self._write(slot, plan, vectors, claim_next, conn)
         self.book.record(metrics.done(started, embedded))
@@ -160,10 +122,20 @@ class BatchRunner:
     async def _embed(self, plan: Plan) -> tuple[dict[str, list[float]], int]:
         if not plan.texts:
             return {}, 0
+        timeout = self.settings.embedding_worker_timeout / 1000
         try:
-            batch = await embed_texts(self.provider, plan.texts, self.settings.embedding_provider_batch_size)
+            with anyio.fail_after(timeout):
+                batch = await embed_texts(
+                    self.provider, plan.texts, self.settings.embedding_provider_batch_size
+                )
         except ProviderError:
             raise
+        except TimeoutError as exc:
+            # Slow as a whole, not unreachable (each call has its own timeout): maybe the
+            # batch is too big, so it spends an attempt.
+            raise TransientProviderError(
+                f"the batch took longer than EMBEDDING_WORKER_TIMEOUT ({timeout:g} s)"
+            ) from exc
         except Exception as exc:
             # A provider bug is not the task's fault: retried as transient, and logged for a person.
             log.exception("provider_failed_unexpectedly")
@@ -210,7 +182,7 @@ class BatchRunner:
                     tokens_by_task=plan.tokens_by_task,
                     vectors=vectors,
                     limit=claim,
-                    lease_ms=self.settings.embedding_worker_timeout,
+                    lease_ms=self.settings.embedding_lease_ms,
                 )
             slot.completed += done.completed
             slot.in_flight = tuple(t.id for t in following)
@@ -229,7 +201,7 @@ class BatchRunner:
 
     async def _retrying(self, write: Callable[[], Awaitable[T]]) -> T:
         """Run a write that is safe to repeat, retrying a lost connection until the leases would be gone."""
-        deadline = time.monotonic() + self.settings.embedding_worker_timeout / 1000
+        deadline = time.monotonic() + self.settings.embedding_lease_ms / 1000
         while True:
             try:
                 return await write()
@@ -240,20 +212,26 @@ class BatchRunner:
                 await anyio.sleep(WRITE_RETRY_SECONDS)
 
     async def _settle_error(self, slot: WorkerSlot, tasks: Sequence[ClaimedTask], exc: ProviderError) -> int:
-        delays: list[float]
-        if isinstance(exc, RateLimitedError):
-            wait_ms = (
-                1000 * exc.retry_after
-                if exc.retry_after is not None
-                else self.settings.embedding_retry_backoff_base
-            )
-            delays = [wait_ms] * len(tasks)
-            self.hold_until = max(self.hold_until, time.monotonic() + wait_ms / 1000)
+        reason, wait = self._classify(exc, [t.id for t in tasks])
+        if wait is not None:
+            delays = [1000 * wait] * len(tasks)
         else:
-            base = self.settings.embedding_retry_backoff_base
-            delays = [retry_delay_ms(base, task.attempts) for task in tasks]
-        log.warning("batch_failed", kind=exc.kind, error=exc.message, tasks=len(tasks))
-        return await self._settle(slot, tasks, exc.kind, delays, exc.message)
+            base, cap = self.settings.embedding_retry_backoff_base, self.circuit.cap * 1000
+            delays = [retry_delay_ms(base, task.attempts, max_ms=cap) for task in tasks]
+        log.warning("batch_failed", kind=reason, error=exc.message, tasks=len(tasks))
+        return await self._settle(slot, tasks, reason, delays, exc.message)
+
+    def _classify(self, exc: ProviderError, task_ids: list[int]) -> tuple[SettleReason, float | None]:
+        """How a provider error settles a batch, and the wait in seconds (None: the task's own
+        backoff). Rate limits and outages open the circuit and spend no attempt."""
+        if isinstance(exc, RateLimitedError):
+            return "rate_limited", self.circuit.rate_limited(exc.retry_after)
+        if isinstance(exc, ProviderUnreachableError) and not self.circuit.to_blame(task_ids):
+            wait = self.circuit.unreachable(exc.message, task_ids)
+            if wait:
+                log.warning("provider_unreachable", error=exc.message, probe_in_seconds=round(wait, 3))
+            return "unreachable", wait
+        return exc.kind, None
 
     async def _settle_mismatched(self, slot: WorkerSlot, tasks: Sequence[ClaimedTask]) -> int:
         if not tasks:

@@ -1,9 +1,10 @@
 """The workers of this process as the database sees them (`worker_status.sql`).
 
 Each worker has its row in `embedding_worker_status`. The heartbeat is one statement per
-process and beat: it reports every worker's state and counters, extends the leases of the
-tasks they still work on, and writes the audit events and performance rows gathered since the
-last beat in bulk. What a failed beat could not write stays buffered for the next one.
+process and beat: it reports every worker's state and counters (and whether the provider is
+unreachable), extends the leases of the tasks they still work on, and writes the audit events
+and performance rows gathered since the last beat in bulk. What a failed beat could not write
+stays buffered for the next one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Literal
 
 from article_mcp.db.pool import Connection
 from article_mcp.db.sql import Queries
+from article_mcp.worker.circuit import Outage
 
 QUERIES = Queries("article_mcp.worker", "heartbeat.sql")
 
@@ -89,8 +91,9 @@ class WorkerBook:
         for slot in self.slots:
             slot.state = state
 
-    async def beat(self, conn: Connection, lease_ms: int) -> bool:
-        """Report, extend leases, flush events and metrics; return whether the queue is paused."""
+    async def beat(self, conn: Connection, lease_ms: int, outage: Outage | None = None) -> bool:
+        """Report (with the provider's `outage`, if any), extend leases, flush events and
+        metrics; return whether the queue is paused."""
         slots = list(self.slots)
         sent = [(s.completed, s.failed, s.last_error) for s in slots]
         events, metrics = list(self._events), list(self._metrics)
@@ -109,6 +112,8 @@ class WorkerBook:
             lease_ms,
             events,
             metrics,
+            outage.since if outage else None,
+            outage.error if outage else None,
         )
         # Counters and buffers may have grown while the beat was on its way: keep the rest.
         for slot, (done, failed, error) in zip(slots, sent, strict=True):

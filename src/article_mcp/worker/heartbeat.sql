@@ -8,12 +8,15 @@
 -- the last beat, and last errors $7 (NULL: unchanged). The leases of the tasks they still work
 -- on ($8, owners $9) are extended to $10 ms from now; a task locked right now is being
 -- completed or settled and is left alone. Audit events $11 and performance rows $12 (JSON
--- arrays of objects) are written. A row lost meanwhile (cleared, or marked stopped by a
--- reaper during an outage) comes back. Returns the pause switch.
+-- arrays of objects) are written. The provider's state ($13: unreachable since, NULL when it
+-- answers; $14: the error) goes on every row of the process. A row lost meanwhile (cleared, or
+-- marked stopped by a reaper during an outage) comes back. Returns the pause switch.
 WITH beat AS (
     INSERT INTO embedding_worker_status AS w
-        (worker_id, hostname, pid, state, tasks_completed, tasks_failed, last_error, stopped_at)
-    SELECT id, $2, $3, state, done, failed, error, CASE WHEN state = 'stopped' THEN now() END
+        (worker_id, hostname, pid, state, tasks_completed, tasks_failed, last_error, stopped_at,
+         provider_unreachable_since, provider_error)
+    SELECT id, $2, $3, state, done, failed, error, CASE WHEN state = 'stopped' THEN now() END,
+           $13::timestamptz, $14::text
     FROM unnest($1::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])
         AS x(id, state, done, failed, error)
     ON CONFLICT (worker_id) DO UPDATE
@@ -22,7 +25,9 @@ WITH beat AS (
         stopped_at = EXCLUDED.stopped_at,
         tasks_completed = w.tasks_completed + EXCLUDED.tasks_completed,
         tasks_failed = w.tasks_failed + EXCLUDED.tasks_failed,
-        last_error = COALESCE(EXCLUDED.last_error, w.last_error)
+        last_error = COALESCE(EXCLUDED.last_error, w.last_error),
+        provider_unreachable_since = EXCLUDED.provider_unreachable_since,
+        provider_error = EXCLUDED.provider_error
 ), held AS (
     SELECT t.id
     FROM unnest($8::bigint[], $9::text[]) AS l(id, owner)

@@ -8,7 +8,10 @@ EMBEDDING_WORKER_INTERVAL passes (the fallback for a missed notification). Besid
 - the heartbeat reports every worker, extends the leases of work in flight, writes audit
   events and metrics in bulk, learns the pause switch, reaps expired leases of any worker
   (continuously, not only at start) and marks silent workers stopped;
-- cleanup runs on EMBEDDING_CLEANUP_INTERVAL.
+- cleanup runs on EMBEDDING_CLEANUP_INTERVAL;
+- the probe loop, while the provider's circuit is open (`circuit.Circuit`), sends one probe
+  after each backoff and, once the provider answers, makes the held tasks due and wakes the
+  workers. Workers claim nothing while the circuit is open.
 
 A lost database connection is logged and retried; nothing in the pool dies of it. Shutdown:
 with a `shutdown` event set, workers take no new batch and finish theirs within `grace`
@@ -32,8 +35,17 @@ from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.errors import describe
 from article_mcp.queue.cleanup import cleanup
-from article_mcp.queue.tasks import ClaimedTask, SettleReason, claim, max_attempts, reap_expired, reuse_plans
+from article_mcp.queue.tasks import (
+    ClaimedTask,
+    SettleReason,
+    claim,
+    max_attempts,
+    reap_expired,
+    release_held,
+    reuse_plans,
+)
 from article_mcp.worker.batch import BatchRunner
+from article_mcp.worker.circuit import probe
 from article_mcp.worker.heartbeat import WorkerBook, WorkerSlot, mark_dead_workers, new_worker_id
 
 log = structlog.get_logger(__name__)
@@ -57,7 +69,8 @@ class WorkerPool:
         self.db = runner.db
         self.book = runner.book
         self.poll_seconds = self.settings.embedding_worker_interval / 1000
-        self.lease_ms = self.settings.embedding_worker_timeout
+        self.lease_ms = self.settings.embedding_lease_ms
+        self.circuit = runner.circuit
         self.paused = False
         self.stopping = False
         self._wake = anyio.Event()
@@ -115,9 +128,8 @@ class WorkerPool:
 
     async def _step(self, slot: WorkerSlot) -> bool:
         """Claim and run one batch; False when there was nothing to claim."""
-        held = self.runner.hold_until - time.monotonic()
-        if held > 0:
-            await anyio.sleep(held)
+        if self.circuit.is_open:
+            return False
         # One connection for a run of batches: a pooled connection is reset on each release.
         async with self.db.pool.acquire() as conn:
             await reuse_plans(conn)
@@ -138,7 +150,7 @@ class WorkerPool:
 
     def _next_batch_size(self) -> int:
         """How many tasks to claim with the results of a batch: none when stopping or held back."""
-        if self.stopping or self.paused or self.runner.hold_until > time.monotonic():
+        if self.stopping or self.paused or self.circuit.is_open:
             return 0
         return self.settings.embedding_batch_size
 
@@ -201,7 +213,7 @@ class WorkerPool:
     async def beat(self) -> None:
         """One heartbeat; wakes the workers when the queue resumes or expired leases come back."""
         async with self.db.pool.acquire() as conn:
-            paused = await self.book.beat(conn, self.lease_ms)
+            paused = await self.book.beat(conn, self.lease_ms, self.circuit.outage)
             reaped = await reap_expired(conn)
             await mark_dead_workers(conn, self.lease_ms)
         resumed = self.paused and not paused
@@ -214,6 +226,29 @@ class WorkerPool:
             log.info("leases_reaped", tasks=len(reaped))
         if reaped or resumed:
             self.wake()
+
+    async def probe_loop(self) -> None:
+        """While the circuit is open: at each probe time, one call decides; forever."""
+        while True:
+            await self.circuit.wait_opened()
+            # A trip meanwhile (another 429) may have moved the probe later.
+            delay = self.circuit.probe_at - time.monotonic()
+            if delay > 0:
+                await anyio.sleep(delay)
+            elif await probe(self.circuit, self.runner.provider, self.settings.embedding_worker_timeout):
+                await self._release_held()
+
+    async def _release_held(self) -> None:
+        for slot in self.book.slots:
+            self.book.event("info", "provider_answering", "the provider answers again", slot.worker_id)
+        try:
+            async with self.db.pool.acquire() as conn:
+                released = await release_held(conn, self.runner.model.id)
+            log.info("held_tasks_released", tasks=released)
+        except Exception as exc:
+            # They come due at their own time anyway.
+            log.warning("release_held_failed", error=describe(exc))
+        self.wake()
 
     async def register(self) -> None:
         """The first heartbeat: every worker's row. A database away now is no reason to fail;
@@ -260,6 +295,6 @@ class WorkerPool:
         with anyio.CancelScope(shield=True), anyio.move_on_after(STOP_TIMEOUT_SECONDS):
             try:
                 async with self.db.pool.acquire() as conn:
-                    await self.book.beat(conn, self.lease_ms)
+                    await self.book.beat(conn, self.lease_ms, self.circuit.outage)
             except Exception as exc:
                 log.warning("final_heartbeat_failed", error=describe(exc))

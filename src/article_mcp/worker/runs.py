@@ -10,12 +10,12 @@ import structlog
 from anyio.abc import TaskStatus
 
 from article_mcp.config import Settings
+from article_mcp.db.listener import listen
 from article_mcp.db.pool import Database
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.errors import describe
-from article_mcp.queue.tasks import claim
-from article_mcp.worker.listener import listen
+from article_mcp.queue.tasks import NOTIFY_CHANNEL, claim
 from article_mcp.worker.pool import MAX_HEARTBEAT_SECONDS, WorkerPool
 
 log = structlog.get_logger(__name__)
@@ -48,9 +48,10 @@ async def run_pool(
             await pool.register()
             for slot in pool.book.slots:
                 pool.book.event("info", "worker_started", "worker started", slot.worker_id)
-            background.start_soon(listen, db.dsn, pool.wake, min(pool.poll_seconds, MAX_HEARTBEAT_SECONDS))
+            background.start_soon(_listen_for_tasks, db.dsn, pool)
             background.start_soon(pool.heartbeat_loop)
             background.start_soon(pool.cleanup_loop)
+            background.start_soon(pool.probe_loop)
             task_status.started()
             async with anyio.create_task_group() as workers:
                 for slot in pool.book.slots:
@@ -60,6 +61,13 @@ async def run_pool(
             background.cancel_scope.cancel()
     finally:
         await pool.finish()
+
+
+async def _listen_for_tasks(dsn: str, pool: WorkerPool) -> None:
+    """Wake the workers on every notification, and after each (re)connection, since what was
+    notified meanwhile was lost."""
+    check = min(pool.poll_seconds, MAX_HEARTBEAT_SECONDS)
+    await listen(dsn, NOTIFY_CHANNEL, lambda _: pool.wake(), on_connect=pool.wake, check_seconds=check)
 
 
 async def embed_now(

@@ -1,7 +1,8 @@
 """What the HTTP providers (Ollama, OpenAI-compatible servers) share: one client with the
 configured timeouts, the rate limiter, and the translation of every failure into a class.
 
-    connection refused, DNS, reset, timeout, HTTP 408/409/425/5xx   TransientProviderError
+    connection refused, DNS, reset, timeout, HTTP 5xx               ProviderUnreachableError
+    HTTP 408/409/425                                                TransientProviderError
     HTTP 429                                                        RateLimitedError(retry_after)
     HTTP 400, 401/403, 404 (unknown model), other 4xx               PermanentProviderError
     a body that is not JSON                                         TransientProviderError
@@ -28,6 +29,7 @@ from article_mcp.errors import (
     InvalidInputError,
     PermanentProviderError,
     ProviderError,
+    ProviderUnreachableError,
     RateLimitedError,
     TransientProviderError,
     describe,
@@ -122,10 +124,10 @@ class HttpProvider(ABC):
         try:
             response = await self._client.post(self.url, json=payload)
         except httpx.TimeoutException as exc:
-            raise TransientProviderError(self._timeout_message(exc)) from exc
+            raise ProviderUnreachableError(self._timeout_message(exc)) from exc
         except httpx.HTTPError as exc:
             reason = scrub(describe(exc), self._secret)
-            raise TransientProviderError(f"cannot reach {self.where}: {reason}") from exc
+            raise ProviderUnreachableError(f"cannot reach {self.where}: {reason}") from exc
         if response.is_error:
             raise self._status_error(response)
         try:
@@ -149,6 +151,8 @@ class HttpProvider(ABC):
         detail = error_detail(response, secret=self._secret)
         if status == 429:
             return self._rate_limited(response, detail)
-        if status >= 500 or status in TRANSIENT_STATUSES:
+        if status >= 500:
+            return ProviderUnreachableError(f"{self.where} failed (HTTP {status}): {detail}")
+        if status in TRANSIENT_STATUSES:
             return TransientProviderError(f"{self.where} failed (HTTP {status}): {detail}")
         return self._refused(status, detail)

@@ -18,20 +18,18 @@ import numpy as np
 
 from article_mcp.errors import PermanentProviderError
 
-# A server asking us to wait longer than this is treated as asking for an hour: the queue
-# holds back that long and asks again, instead of sleeping on a bad header for days.
-MAX_RETRY_AFTER = 3600.0
-
 _DETAIL_CHARS = 300
 _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9*_\-]{4,}|Bearer\s+\S+)", re.IGNORECASE)
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
     """The wait a 429 answer asks for: `retry-after-ms`, or `Retry-After` in seconds or as an
-    HTTP date; None when absent or unreadable."""
+    HTTP date; None when absent, unreadable or negative (a date in the past included), so the
+    caller falls back to its own backoff. Not bounded above: the worker clamps it to
+    EMBEDDING_RETRY_AFTER_MAX_SECONDS, and zero to its smallest wait."""
     millis = _number(headers.get("retry-after-ms"))
     if millis is not None:
-        return _bounded(millis / 1000)
+        return _non_negative(millis / 1000)
     value = headers.get("retry-after")
     if value is None:
         return None
@@ -44,7 +42,7 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: datetime | None = No
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    return _bounded(seconds)
+    return _non_negative(seconds)
 
 
 def _number(value: str | None) -> float | None:
@@ -57,8 +55,9 @@ def _number(value: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _bounded(seconds: float) -> float:
-    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+def _non_negative(seconds: float) -> float | None:
+    # A negative wait is a broken header, not "now": read as "no advice".
+    return seconds if seconds >= 0 else None
 
 
 def error_detail(response: httpx.Response, *, secret: str | None = None) -> str:
@@ -98,7 +97,9 @@ def scrub(text: str, secret: str | None) -> str:
 
 def checked_vectors(raw: object, expected: int, where: str) -> list[list[float]]:
     """The vectors of an answer, after checking there is one per text, all of one length,
-    numeric and finite; anything else is a permanent error (retrying gets the same answer)."""
+    numeric, finite and not all zero; anything else is a permanent error (retrying gets the
+    same answer). An all-zero vector has no direction: stored, it would be `ready` and never
+    found by meaning."""
     if not isinstance(raw, list):
         raise PermanentProviderError(f"{where} answered without a list of vectors")
     if len(raw) != expected:
@@ -114,4 +115,9 @@ def checked_vectors(raw: object, expected: int, where: str) -> list[list[float]]
         raise PermanentProviderError(f"{where} returned empty or malformed vectors")
     if not np.isfinite(array).all():
         raise PermanentProviderError(f"{where} returned vectors with NaN or infinite values")
+    zero = np.flatnonzero(~array.any(axis=1))
+    if zero.size:
+        raise PermanentProviderError(
+            f"{where} returned {zero.size} all-zero vectors (the first for text {int(zero[0])})"
+        )
     return cast(list[list[float]], raw)
