@@ -6,8 +6,10 @@ environment. Variable names are those of the deployment guide, so operators keep
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal, get_args, get_origin
 from urllib.parse import urlsplit
@@ -123,6 +125,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     auth_token: SecretStr | None = None
+    # MCP sessions open at once over HTTP (streamable HTTP sessions and SSE streams, each).
+    http_max_sessions: Annotated[int, Field(ge=1, le=100_000)] = 100
     # Extra Host names the HTTP server answers to (comma-separated), beyond loopback and
     # HTTP_HOST: DNS-rebinding protection refuses any other Host header.
     http_allowed_hosts: str = ""
@@ -147,8 +151,8 @@ class Settings(BaseSettings):
             key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
             if not key.strip():
                 raise ValueError("OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai")
-        if self.auth_token is not None and len(self.auth_token.get_secret_value()) < 16:
-            raise ValueError("AUTH_TOKEN: must be at least 16 characters")
+        if self.auth_token is not None:
+            _check_token_strength(self.auth_token.get_secret_value())
         return self
 
     @property
@@ -166,6 +170,36 @@ class Settings(BaseSettings):
     def embedded_database(self) -> bool:
         """True when article-mcp runs its own PostgreSQL (no DATABASE_URL)."""
         return self.database_url is None
+
+
+TOKEN_MIN_BITS = 128
+TOKEN_MIN_DISTINCT = 8
+# The alphabet a token draws from, estimated from the classes of character it uses.
+_TOKEN_CLASSES: tuple[tuple[Callable[[str], bool], int], ...] = (
+    (lambda c: "a" <= c <= "z", 26),
+    (lambda c: "A" <= c <= "Z", 26),
+    (lambda c: "0" <= c <= "9", 10),
+    (lambda c: c.isascii() and not c.isalnum(), 33),
+    (lambda c: not c.isascii(), 100),
+)
+
+
+def token_bits(token: str) -> float:
+    """Estimated entropy: length x log2(the alphabet of the character classes it uses)."""
+    alphabet = sum(size for member, size in _TOKEN_CLASSES if any(member(c) for c in token))
+    return len(token) * math.log2(alphabet) if alphabet else 0.0
+
+
+def _check_token_strength(token: str) -> None:
+    """Refuse a guessable AUTH_TOKEN, saying what is needed (never echoing the token)."""
+    bits = token_bits(token)
+    if bits < TOKEN_MIN_BITS or len(set(token)) < TOKEN_MIN_DISTINCT:
+        raise ValueError(
+            f"AUTH_TOKEN: too weak (estimated {bits:.0f} bits, from {len(set(token))} distinct "
+            f"characters); needs at least {TOKEN_MIN_BITS} bits and {TOKEN_MIN_DISTINCT} distinct "
+            "characters, e.g. 32 random letters and digits: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -145,7 +145,7 @@ async def test_stdio_stdout_carries_only_the_protocol_and_survives_garbage(
         await process.stdin.send("".join(line + "\n" for line in lines).encode())
         out = b""
         with anyio.fail_after(120):
-            while out.count(b"\n") < 4:
+            while out.count(b"\n") < 5:
                 out += await process.stdout.receive()
             await process.stdin.aclose()  # the client leaves: the server stops
             out += b"".join([chunk async for chunk in process.stdout])
@@ -153,7 +153,9 @@ async def test_stdio_stdout_carries_only_the_protocol_and_survives_garbage(
             assert await process.wait() == 0, logs
 
     replies = [json.loads(line) for line in out.decode().splitlines()]
-    assert sorted(r["id"] for r in replies) == [1, 2, 3, 4]
+    assert sorted(r["id"] for r in replies if r["id"] is not None) == [1, 2, 3, 4]
+    # The garbage line is answered too: a parse error with a null id.
+    assert [r["error"]["code"] for r in replies if r["id"] is None] == [-32700]
     assert all(r["jsonrpc"] == "2.0" for r in replies)
     by_id = {r["id"]: r for r in replies}
     assert by_id[2]["result"]["isError"] is True

@@ -127,3 +127,40 @@ def test_escaped_like_patterns_have_no_bare_wildcards(text: str) -> None:
             continue
         assert escaped[i] not in "%_"
         i += 1
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "\u200b\u200b",  # zero-width spaces only
+        "\u3164",  # Hangul filler: a letter that renders as nothing
+        "\u2060\ufeff",  # word joiner, byte order mark
+        "invoice\u202egnp.exe",  # right-to-left override: reads 'invoiceexe.png'
+        "left\u2066isolate",
+        "soft\u00adhyphen",
+        "\u200dstarts with a joiner",
+    ],
+)
+def test_invisible_and_direction_changing_titles_are_refused(title: str) -> None:
+    error = broken(check_title, title)
+    assert error.field == "title"
+    assert "invisible" in error.rule or "visible character" in error.rule
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["میخواهم", "می\u200cخواهم", "👨\u200d👩\u200d👧 family", "I \u2764\ufe0f tea", "क्षत्रिय"],
+)
+def test_joiners_that_scripts_and_emoji_need_are_kept(title: str) -> None:
+    assert check_title(title) == title
+
+
+def test_invisible_tags_and_folders_are_refused() -> None:
+    assert broken(check_tags, ["\u3164"]).field == "tags"
+    assert broken(check_tags, ["ok", "a\u200bb"]).field == "tags"
+    assert broken(check_folder, "guides/\u3164").field == "folder"
+
+
+def test_offsets_stay_within_bigint() -> None:
+    check_page(10, 2**63 - 1, max_limit=100)
+    assert broken(check_page, 10, 2**63, max_limit=100).field == "offset"

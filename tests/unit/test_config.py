@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from article_mcp.config import DEFAULT_MODELS, Settings, literal_choices, load_settings, redact_url
+from article_mcp.config import (
+    DEFAULT_MODELS,
+    Settings,
+    literal_choices,
+    load_settings,
+    redact_url,
+    token_bits,
+)
 from article_mcp.errors import ConfigError
 
 # Every setting that takes one of a fixed set of values, with those values as the code sees them.
@@ -167,3 +174,33 @@ def test_settings_repr_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["aaaaaaaaaaaaaaaa", "a" * 64, "abcabcabcabcabcabcabcabcabcabcabc", "0123456789abcdef", "Passw0rd!"],
+)
+def test_a_guessable_auth_token_is_refused_saying_what_is_needed(
+    monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    monkeypatch.setenv("AUTH_TOKEN", token)
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None)
+    assert info.value.message.startswith("AUTH_TOKEN: too weak")
+    assert "128 bits" in info.value.message and "8 distinct characters" in info.value.message
+    assert token not in info.value.message
+
+
+# secrets.token_hex(16), secrets.token_urlsafe(16) and secrets.token_urlsafe(32), one run each.
+@pytest.mark.parametrize(
+    "token",
+    [
+        "af18560efecee0145c6e9189eaf93bde",
+        "urlc2PXAUjNJP1WfdUVUtA",
+        "aagwpVGiycsE6LDt7G0GyO9vHE30GtXVpluXS8MtONY",
+    ],
+)
+def test_random_tokens_of_the_usual_lengths_are_accepted(monkeypatch: pytest.MonkeyPatch, token: str) -> None:
+    monkeypatch.setenv("AUTH_TOKEN", token)
+    settings = load_settings(_env_file=None)
+    assert settings.auth_token is not None and token_bits(token) >= 128

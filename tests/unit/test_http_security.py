@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import anyio
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -10,9 +12,11 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from article_mcp.errors import ConfigError
+from article_mcp.server.auth import BearerAuth
 from article_mcp.server.http import (
     HEALTH_PATH,
-    BearerAuth,
+    SSE_PATH,
+    SseSessionLimit,
     check_bind_address,
     is_loopback,
     transport_security,
@@ -27,7 +31,7 @@ def guarded() -> TestClient:
         return PlainTextResponse("hello")
 
     app = Starlette(routes=[Route("/mcp", hello, methods=["GET", "POST"]), Route(HEALTH_PATH, hello)])
-    return TestClient(BearerAuth(app, TOKEN))
+    return TestClient(BearerAuth(app, TOKEN, open_paths=frozenset({HEALTH_PATH})))
 
 
 @pytest.mark.parametrize(
@@ -39,8 +43,8 @@ def guarded() -> TestClient:
         f"Bearer {TOKEN[:-1]}",
         f"Bearer {TOKEN}x",
         TOKEN,
-        f"bearer {TOKEN}",
         f"Basic {TOKEN}",
+        f"Bearer{TOKEN}",
     ],
 )
 def test_requests_without_the_exact_token_get_401(header: str | None) -> None:
@@ -55,6 +59,12 @@ def test_the_token_opens_every_path_and_health_needs_none() -> None:
     client = guarded()
     assert client.post("/mcp", headers={"Authorization": f"Bearer {TOKEN}"}).text == "hello"
     assert client.get(HEALTH_PATH).status_code == 200
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_the_scheme_is_read_in_any_case(scheme: str) -> None:
+    """RFC 9110: the authentication scheme is case-insensitive (`Authorization: bearer x`)."""
+    assert guarded().post("/mcp", headers={"Authorization": f"{scheme}  {TOKEN}"}).text == "hello"
 
 
 @pytest.mark.parametrize(
@@ -98,3 +108,31 @@ def test_allowed_hosts() -> None:
     assert "https://articles.example.com" in security.allowed_origins
     wildcard = transport_security("0.0.0.0")
     assert not any(h.startswith("0.0.0.0") for h in wildcard.allowed_hosts)
+
+
+@pytest.mark.anyio
+async def test_sse_streams_past_the_session_bound_get_a_clear_503() -> None:
+    entered, release = anyio.Event(), anyio.Event()
+
+    async def stream(request: Request) -> PlainTextResponse:
+        entered.set()
+        await release.wait()
+        return PlainTextResponse("stream")
+
+    app = SseSessionLimit(Starlette(routes=[Route(SSE_PATH, stream), Route("/mcp", stream)]), limit=1)
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        async with anyio.create_task_group() as tg:
+            first: list[httpx.Response] = []
+
+            async def open_first() -> None:
+                first.append(await client.get(SSE_PATH))
+
+            tg.start_soon(open_first)
+            with anyio.fail_after(10):
+                await entered.wait()
+            refused = await client.get(SSE_PATH)
+            release.set()
+        assert (first[0].status_code, refused.status_code) == (200, 503)
+        assert "HTTP_MAX_SESSIONS" in refused.json()["message"]
+        assert (await client.get(SSE_PATH)).status_code == 200  # the first one's end made room

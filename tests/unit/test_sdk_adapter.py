@@ -11,6 +11,7 @@ import re
 from importlib.metadata import version
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from mcp.server.connection import Connection
@@ -18,9 +19,10 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.session import ServerSession
-from mcp_types import ListResourcesResult, PaginatedRequestParams, Resource
+from mcp.shared.message import SessionMessage
+from mcp_types import JSONRPCRequest, JSONRPCResponse, ListResourcesResult, PaginatedRequestParams, Resource
 
-from article_mcp.server.sdk import SdkMismatchError, add_request_handler, client_connection
+from article_mcp.server.sdk import SdkMismatchError, add_request_handler, client_connection, serve_connection
 
 pytestmark = pytest.mark.anyio
 
@@ -98,3 +100,17 @@ def test_a_session_without_its_connection_is_an_error_naming_the_sdk_version() -
     session = ServerSession.__new__(ServerSession)  # as if a release renamed `_connection`
     with pytest.raises(SdkMismatchError, match=re.escape(f"{MCP} has no ServerSession._connection")):
         client_connection(session)
+
+
+async def test_a_server_serves_a_connection_on_streams_it_is_given() -> None:
+    read_send, read_recv = anyio.create_memory_object_stream[SessionMessage | Exception](1)
+    write_send, write_recv = anyio.create_memory_object_stream[SessionMessage](1)
+    async with write_recv, anyio.create_task_group() as tg:
+        tg.start_soon(serve_connection, MCPServer("probe"), read_recv, write_send)
+        with anyio.fail_after(10):
+            await read_send.send(SessionMessage(JSONRPCRequest(jsonrpc="2.0", id=1, method="ping")))
+            reply = (await write_recv.receive()).message
+            await read_send.aclose()
+    assert isinstance(reply, JSONRPCResponse) and reply.id == 1, (
+        f"{MCP}: the low-level Server.run did not answer a ping on the streams it was given"
+    )

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from article_mcp.articles.rules import is_hidden
 from article_mcp.articles.slugs import (
     FALLBACK_SLUG,
     MAX_SLUG_LENGTH,
@@ -17,7 +18,8 @@ from article_mcp.articles.slugs import (
 )
 from article_mcp.errors import InvalidInputError
 
-letters = st.characters(categories=["Lu", "Ll", "Lo", "Nd"])
+# Letters that are seen (the few that render as nothing, like U+3164, never reach a slug).
+letters = st.characters(categories=["Lu", "Ll", "Lo", "Nd"]).filter(lambda char: not is_hidden(char))
 
 
 @pytest.mark.parametrize(
@@ -94,3 +96,9 @@ def test_check_slug_names_the_field_and_rule(bad: str) -> None:
 
 def test_check_slug_accepts_its_own_output() -> None:
     assert check_slug("привет-мир") == "привет-мир"
+
+
+def test_letters_that_render_as_nothing_never_reach_a_slug() -> None:
+    assert slugify("\u3164 hidden \u3164") == "hidden"
+    assert slugify("\u3164") == "article"
+    assert not is_valid_slug("a\u3164b")

@@ -20,7 +20,7 @@ from article_mcp.articles.models import (
     StoredArticle,
     StoredVersion,
 )
-from article_mcp.articles.rules import check_folder, check_page, check_query, escape_like
+from article_mcp.articles.rules import check_folder, check_page, check_query, check_text, escape_like
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database, pooled_connection
 from article_mcp.db.sql import Queries
@@ -165,7 +165,7 @@ class ArticleReads:
 
 async def article_row(conn: asyncpg.Connection, slug: str) -> asyncpg.Record | None:
     """The article with this slug, None when there is none."""
-    row: asyncpg.Record | None = await conn.fetchrow(QUERIES["get_article"], slug)
+    row: asyncpg.Record | None = await conn.fetchrow(QUERIES["get_article"], check_text(slug, "slug"))
     return row
 
 

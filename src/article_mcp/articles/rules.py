@@ -9,6 +9,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
+import regex
+
 from article_mcp.errors import InvalidInputError
 
 TITLE_MAX_LENGTH = 300
@@ -20,6 +22,19 @@ MAX_TAGS = 32
 # Long enough for a pasted paragraph or two (argument-retrieval queries average ~1,100
 # characters); full text scores each distinct word once, semantic search embeds what fits.
 QUERY_MAX_LENGTH = 8000
+# PostgreSQL's bigint: the widest integer any query takes (an offset past it cannot be sent).
+MAX_BIGINT = 2**63 - 1
+MIN_BIGINT = -(2**63)
+
+# Characters that render as nothing or reorder what follows (Unicode's default-ignorable code
+# points, e.g. U+200B, U+2060, U+FEFF, U+3164, and the bidi controls, e.g. U+202E): a title
+# made of them is invisible, one holding them reads differently from what it is.
+_HIDDEN = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]")
+# Of those, joiners that scripts and emoji need: ZWNJ and ZWJ between two visible characters
+# (Persian, Indic, emoji sequences), variation selectors after one (the emoji form of ❤).
+_BETWEEN_VISIBLE = frozenset("\u200c\u200d")
+_VARIATION_SELECTOR = regex.compile(r"[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_VISIBLE = regex.compile(r"[\p{L}\p{N}\p{P}\p{S}]")
 MESSAGE_MAX_LENGTH = 1000
 AUTHOR_MAX_LENGTH = 200
 
@@ -43,6 +58,37 @@ def check_text(value: str, field: str) -> str:
     return value
 
 
+def check_visible(value: str, field: str) -> str:
+    """Text without invisible or direction-changing characters, with something to see."""
+    for found in _HIDDEN.finditer(value):
+        if not _allowed_joiner(value, found.start()):
+            raise InvalidInputError(
+                field,
+                f"must not contain invisible or direction-changing characters "
+                f"(U+{ord(found.group()):04X} at position {found.start()})",
+            )
+    if not any(_visible(char) for char in value):
+        raise InvalidInputError(field, "must contain a visible character")
+    return value
+
+
+def is_hidden(char: str) -> bool:
+    """True for a character that renders as nothing or changes the direction of what follows."""
+    return _HIDDEN.match(char) is not None
+
+
+def _visible(char: str) -> bool:
+    return _VISIBLE.match(char) is not None and not is_hidden(char)
+
+
+def _allowed_joiner(value: str, at: int) -> bool:
+    before = at > 0 and _visible(value[at - 1])
+    if _VARIATION_SELECTOR.match(value[at]):
+        return before
+    after = at + 1 < len(value) and _visible(value[at + 1])
+    return value[at] in _BETWEEN_VISIBLE and before and after
+
+
 def check_line(value: str, field: str, max_length: int, *, subject: str = "") -> str:
     """Text trimmed of surrounding space, then 1 to `max_length` characters."""
     check_text(value, field)
@@ -59,7 +105,7 @@ def check_title(title: str) -> str:
     title = check_line(title, "title", TITLE_MAX_LENGTH)
     if any(unicodedata.category(c) == "Cc" for c in title):
         raise InvalidInputError("title", "must be one line without control characters")
-    return title
+    return check_visible(title, "title")
 
 
 def check_content(content: str, max_bytes: int) -> str:
@@ -99,6 +145,7 @@ def _check_folder_part(part: str, field: str) -> None:
         raise InvalidInputError(field, "parts must not start or end with a space")
     if not all(_is_word_char(c) or c in _FOLDER_PUNCTUATION for c in part):
         raise InvalidInputError(field, "parts may hold letters, digits, spaces and - _ . only")
+    check_visible(part, field)
 
 
 def check_tags(tags: Iterable[str]) -> list[str]:
@@ -108,6 +155,7 @@ def check_tags(tags: Iterable[str]) -> list[str]:
         tag = check_line(tag, "tags", TAG_MAX_LENGTH, subject="each tag ")
         if not all(_is_word_char(c) or c in _TAG_PUNCTUATION for c in tag):
             raise InvalidInputError("tags", "tags may hold letters, digits, spaces and - _ . : / + # only")
+        check_visible(tag, "tags")
         if tag not in cleaned:
             cleaned.append(tag)
     if len(cleaned) > MAX_TAGS:
@@ -131,8 +179,8 @@ def check_page(limit: int, offset: int, *, max_limit: int) -> None:
     """Paging arguments within range."""
     if not 1 <= limit <= max_limit:
         raise InvalidInputError("limit", f"must be between 1 and {max_limit}")
-    if offset < 0:
-        raise InvalidInputError("offset", "must be 0 or more")
+    if not 0 <= offset <= MAX_BIGINT:
+        raise InvalidInputError("offset", f"must be between 0 and {MAX_BIGINT}")
 
 
 def escape_like(text: str) -> str:

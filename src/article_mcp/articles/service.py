@@ -24,7 +24,7 @@ from article_mcp.articles.editor import AfterWrite, ArticleEditor, Edit
 from article_mcp.articles.history import ALL_FIELDS, Note, check_expected
 from article_mcp.articles.models import ArticleDeletion, ArticleWrite
 from article_mcp.articles.reads import not_found
-from article_mcp.articles.rules import check_content, check_folder, check_tags, check_title
+from article_mcp.articles.rules import check_content, check_folder, check_tags, check_text, check_title
 from article_mcp.articles.slugs import check_slug, slugify
 from article_mcp.articles.versions import VersionReads, tracked_article
 from article_mcp.articles.writes import content_hash, insert_with_free_slug, insert_with_slug, revive
@@ -251,7 +251,7 @@ class ArticleService(ArticleEditor, VersionReads):
 
 
 async def _locked(conn: asyncpg.Connection, slug: str) -> asyncpg.Record:
-    row = await conn.fetchrow(QUERIES["lock_article"], slug)
+    row = await conn.fetchrow(QUERIES["lock_article"], check_text(slug, "slug"))
     if row is None:
         raise not_found(slug)
     return row

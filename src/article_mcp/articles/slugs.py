@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Collection
 
+from article_mcp.articles.rules import is_hidden
 from article_mcp.errors import InvalidInputError
 
 MAX_SLUG_LENGTH = 80
@@ -23,7 +24,8 @@ _KEPT_CATEGORIES = frozenset("LMN")
 
 
 def _kept(char: str) -> bool:
-    return unicodedata.category(char)[0] in _KEPT_CATEGORIES
+    # Not the letters that render as nothing (Hangul fillers, U+3164): a slug must be seen.
+    return unicodedata.category(char)[0] in _KEPT_CATEGORIES and not is_hidden(char)
 
 
 def slugify(title: str, *, max_length: int = MAX_SLUG_LENGTH) -> str:

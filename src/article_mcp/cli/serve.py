@@ -24,6 +24,7 @@ from article_mcp.errors import ConfigError
 from article_mcp.server.app import ArticleServer, create_server
 from article_mcp.server.http import MCP_PATH, SSE_PATH, check_bind_address, create_http_app
 from article_mcp.server.runtime import Runtime, open_runtime
+from article_mcp.server.stdio import serve_stdio
 from article_mcp.worker.runs import run_pool
 
 log = structlog.get_logger(__name__)
@@ -59,7 +60,7 @@ async def serve_command(args: argparse.Namespace, ctx: CommandContext) -> int:
             tg.start_soon(runtime.services.search.warm_up)
             if args.transport == "stdio":
                 tg.start_soon(_on_signal, tg.cancel_scope.cancel)
-                await server.run_stdio_async()
+                await serve_stdio(server)
             else:
                 port = settings.http_port if args.port is None else args.port
                 await _serve_http(server, runtime, host, port)

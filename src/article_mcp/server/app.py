@@ -11,6 +11,7 @@ the client only as "Error executing tool <name>".
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,15 +36,18 @@ from mcp_types import (
 from pydantic import ValidationError
 
 from article_mcp import __version__
+from article_mcp.articles.rules import MAX_BIGINT
 from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database
 from article_mcp.errors import (
     ArticleMcpError,
+    InvalidInputError,
     NotFoundError,
     describe,
 )
 from article_mcp.search.service import SearchService
+from article_mcp.server.arguments import check_arguments
 from article_mcp.server.client_log import ClientLog
 from article_mcp.server.completions import ArgumentCompletions
 from article_mcp.server.history_tools import HistoryTools
@@ -67,6 +71,7 @@ Markdown articles in folders, searchable by words and by meaning.
 """
 
 RESOURCE_PAGE = 100
+_CURSOR = re.compile(r"[0-9]{1,19}")
 
 
 def describe_failure(exc: BaseException) -> str | None:
@@ -85,6 +90,7 @@ def describe_failure(exc: BaseException) -> str | None:
 class ArticleServer(MCPServer[Any]):
     """MCPServer whose tool failures read as the domain's messages."""
 
+    _input_schemas: dict[str, dict[str, Any]] | None = None
     # Its clients' subscriptions; `run` it beside the server (see create_server).
     updates: ArticleUpdates
 
@@ -92,6 +98,12 @@ class ArticleServer(MCPServer[Any]):
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         """Call a tool; argument and domain errors become one readable line each."""
+        schema = (await self._schemas()).get(name)
+        if schema is not None:  # an unknown tool is the SDK's to refuse
+            try:
+                check_arguments(arguments, schema)
+            except InvalidInputError as exc:
+                raise ToolError(describe(exc)) from exc
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -99,6 +111,12 @@ class ArticleServer(MCPServer[Any]):
             if message is None:
                 raise
             raise ToolError(message) from exc.__cause__
+
+    async def _schemas(self) -> dict[str, dict[str, Any]]:
+        """Each tool's input schema, read once (every tool is added before the server serves)."""
+        if self._input_schemas is None:
+            self._input_schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
+        return self._input_schemas
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,8 +242,9 @@ def _add_resources(server: ArticleServer, articles: ArticleService) -> None:
 
 
 def _cursor_offset(cursor: str | None) -> int:
+    """The offset a cursor this server gave out stands for (ASCII digits, within bigint)."""
     if cursor is None:
         return 0
-    if not cursor.isdigit():
+    if not _CURSOR.fullmatch(cursor) or int(cursor) > MAX_BIGINT:
         raise MCPError(code=INVALID_PARAMS, message="cursor: not a cursor this server gave out")
     return int(cursor)

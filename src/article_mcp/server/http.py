@@ -2,7 +2,10 @@
 
 Security, in layers:
 - With AUTH_TOKEN set, every path but /health needs `Authorization: Bearer <token>`
-  (compared in constant time); anything else gets 401.
+  (server/auth.py: any case of the scheme, constant-time comparison, failures logged and
+  slowed per client address); anything else gets 401.
+- At most HTTP_MAX_SESSIONS sessions at once (the one token's bound): streamable HTTP
+  sessions through the SDK's own limit, SSE streams here; past it, 503.
 - DNS-rebinding protection stays on: the Host (and any Origin) header must name this server
   (loopback names, the bind address, HTTP_ALLOWED_HOSTS), so a web page cannot reach a
   server on localhost through a domain it controls.
@@ -11,7 +14,6 @@ Security, in layers:
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +30,7 @@ from article_mcp import __version__
 from article_mcp.config import Settings
 from article_mcp.errors import ConfigError
 from article_mcp.server.app import ArticleServer
+from article_mcp.server.auth import BearerAuth
 
 MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
@@ -54,7 +57,7 @@ def check_bind_address(host: str, settings: Settings) -> None:
     if not is_loopback(host) and settings.auth_token is None:
         raise ConfigError(
             f"HTTP_HOST: binding {host!r} exposes the server beyond this machine; set AUTH_TOKEN "
-            "(16+ characters) or bind 127.0.0.1"
+            "(a strong random token) or bind 127.0.0.1"
         )
 
 
@@ -72,27 +75,32 @@ def transport_security(host: str, extra_hosts: str = "") -> TransportSecuritySet
     )
 
 
-class BearerAuth:
-    """ASGI middleware: a valid `Authorization: Bearer <token>` or 401 (all paths but /health)."""
+class SseSessionLimit:
+    """ASGI middleware: at most `limit` SSE streams open at once (each is one MCP session)."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self._app = app
-        self._expected = f"Bearer {token}".encode()
+        self._limit = limit
+        self._open = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == HEALTH_PATH or self._authorized(scope):
+        if scope["type"] != "http" or scope["path"] != SSE_PATH:
             await self._app(scope, receive, send)
             return
-        response = JSONResponse(
-            {"error": "unauthorized", "message": "send the header 'Authorization: Bearer <AUTH_TOKEN>'"},
-            status_code=401,
-            headers={"WWW-Authenticate": 'Bearer realm="article-mcp"'},
-        )
-        await response(scope, receive, send)
+        if self._open >= self._limit:
+            await too_many_sessions(self._limit)(scope, receive, send)
+            return
+        self._open += 1
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self._open -= 1
 
-    def _authorized(self, scope: Scope) -> bool:
-        given = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
-        return hmac.compare_digest(given, self._expected)
+
+def too_many_sessions(limit: int) -> JSONResponse:
+    """The answer to a session past HTTP_MAX_SESSIONS."""
+    message = f"too many open sessions ({limit}, HTTP_MAX_SESSIONS): close one, or wait for one to expire"
+    return JSONResponse({"error": "too_many_sessions", "message": message}, status_code=503)
 
 
 def max_body_size(settings: Settings) -> int:
@@ -109,6 +117,7 @@ def create_http_app(server: ArticleServer, settings: Settings, host: str, health
         transport_security=security,
         host=host,
         max_request_body_size=body_limit,
+        max_sessions=settings.http_max_sessions,
     )
     sse = server.sse_app(
         sse_path=SSE_PATH,
@@ -130,7 +139,9 @@ def create_http_app(server: ArticleServer, settings: Settings, host: str, health
     ]
     middleware: list[Middleware] = []
     if settings.auth_token is not None:
-        middleware.append(Middleware(BearerAuth, token=settings.auth_token.get_secret_value()))
+        token = settings.auth_token.get_secret_value()
+        middleware.append(Middleware(BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH})))
+    middleware.append(Middleware(SseSessionLimit, limit=settings.http_max_sessions))
 
     def lifespan(app: Any) -> Any:
         return server.session_manager.run()

@@ -1,6 +1,6 @@
-"""The two places article-mcp reaches past the mcp SDK's public API, kept here and nowhere else.
+"""The places article-mcp reaches past the mcp SDK's public API, kept here and nowhere else.
 
-mcp 2.x offers no public way to do either. Each relies on an internal that a new SDK release
+mcp 2.x offers no public way to do any of them. Each relies on an internal that a new SDK release
 may rename; tests/unit/test_sdk_adapter.py checks both against the installed SDK, and at run
 time a missing internal raises `SdkMismatchError` naming the installed mcp version, instead of an
 AttributeError deep inside a request.
@@ -11,6 +11,11 @@ AttributeError deep inside a request.
   replaces `resources/list` (MCPServer's lists every resource in one page; ours pages through
   the articles). Relies on `MCPServer._lowlevel_server`, the low-level `Server`, whose public
   `add_request_handler(method, params_type, handler)` registers or replaces a handler.
+- `serve_connection`: our stdio transport (server/stdio.py) answers the lines the SDK's own
+  `stdio_server` drops, so it hands the server its own streams; MCPServer runs a connection
+  only inside `run_stdio_async`, which builds the SDK's transport. Relies on the low-level
+  `Server.run(read_stream, write_stream, initialization_options)` and its public
+  `create_initialization_options()`.
 - `client_connection`: the log level a client sets and the resources it subscribes to must
   outlive the request that set them, but a `ServerSession` is built per request. The client's
   `Connection` (public, kept across requests, with its scratch `state`, its standalone
@@ -24,9 +29,11 @@ from importlib.metadata import version
 from typing import Any, TypeVar
 
 from mcp.server.connection import Connection
-from mcp.server.lowlevel.server import RequestHandler
+from mcp.server.lowlevel.server import RequestHandler, Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.session import ServerSession
+from mcp.shared._stream_protocols import ReadStream, WriteStream
+from mcp.shared.message import SessionMessage
 from pydantic import BaseModel
 
 ParamsT = TypeVar("ParamsT", bound=BaseModel)
@@ -46,11 +53,24 @@ def add_request_handler(
     server: MCPServer[Any], method: str, params_type: type[ParamsT], handler: RequestHandler[Any, ParamsT]
 ) -> None:
     """Serve `method` with `handler` (its params validated as `params_type`), replacing any."""
+    _lowlevel(server).add_request_handler(method, params_type, handler)
+
+
+async def serve_connection(
+    server: MCPServer[Any],
+    read_stream: ReadStream[SessionMessage | Exception],
+    write_stream: WriteStream[SessionMessage],
+) -> None:
+    """Serve one client connection on these streams until the read stream ends."""
+    lowlevel = _lowlevel(server)
+    await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
+
+def _lowlevel(server: MCPServer[Any]) -> Server[Any]:
     try:
-        lowlevel = server._lowlevel_server
+        return server._lowlevel_server
     except AttributeError:
         raise SdkMismatchError("MCPServer._lowlevel_server") from None
-    lowlevel.add_request_handler(method, params_type, handler)
 
 
 def client_connection(session: ServerSession) -> Connection:

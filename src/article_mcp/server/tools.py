@@ -28,6 +28,7 @@ from article_mcp.articles.models import (
 from article_mcp.articles.reads import MAX_PAGE
 from article_mcp.articles.rules import (
     FOLDER_MAX_LENGTH,
+    MAX_BIGINT,
     MAX_TAGS,
     MESSAGE_MAX_LENGTH,
     QUERY_MAX_LENGTH,
@@ -77,8 +78,9 @@ Tags = Annotated[
 NoRag = Annotated[
     bool,
     Field(
+        strict=True,
         description="True: keep the article out of embeddings and semantic search (still found by "
-        "search_articles)."
+        "search_articles).",
     ),
 ]
 Message = Annotated[
@@ -97,7 +99,9 @@ ExpectedVersion = Annotated[
     ),
 ]
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"How many results, 1 to {MAX_PAGE}.")]
-Offset = Annotated[int, Field(ge=0, description="How many articles to skip (paging: next_offset).")]
+Offset = Annotated[
+    int, Field(ge=0, le=MAX_BIGINT, description="How many articles to skip (paging: next_offset).")
+]
 Query = Annotated[str, Field(min_length=1, max_length=QUERY_MAX_LENGTH)]
 SearchQuery = Annotated[
     str,
