@@ -52,7 +52,8 @@ from article_mcp.server.client_log import ClientLog
 from article_mcp.server.completions import ArgumentCompletions
 from article_mcp.server.history_tools import HistoryTools
 from article_mcp.server.sdk import add_request_handler
-from article_mcp.server.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools, SearchTools
+from article_mcp.server.search_tools import SearchTools
+from article_mcp.server.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools
 from article_mcp.server.updates import ArticleUpdates, article_uri
 
 INSTRUCTIONS = """\
