@@ -39,9 +39,10 @@ from article_mcp.errors import (
 from article_mcp.passages.tokens import fit_tokens
 from article_mcp.queue import tasks
 from article_mcp.search.concurrent import both
-from article_mcp.search.fusion import Candidate, ChunkHit, Ranking, Vector, diversify, fuse, rank_articles
-from article_mcp.search.models import Leg, MatchedBy, Passage, SearchHit, SearchRequest, SearchResponse
+from article_mcp.search.fusion import Candidate, Ranking, Vector, diversify, fuse
+from article_mcp.search.models import Leg, SearchHit, SearchRequest, SearchResponse
 from article_mcp.search.query_vectors import QueryEmbedder
+from article_mcp.search.results import ranking, search_hit
 
 QUERIES = Queries("article_mcp.search", "service.sql")
 log = structlog.get_logger(__name__)
@@ -189,7 +190,7 @@ class SearchService:
                 rows = await conn.fetch(
                     sql, vector, depth * request.passages, request.folder or None, request.tags
                 )
-                rankings.append(_ranking("semantic", rows, depth, request.passages))
+                rankings.append(ranking("semantic", rows, depth, request.passages))
         return rankings
 
     async def _fulltext(self, queries: Sequence[str], request: SearchRequest, depth: int) -> list[Ranking]:
@@ -208,7 +209,7 @@ class SearchService:
                     request.folder or None,  # the SQL takes NULL for every folder
                     request.tags,
                 )
-                rankings.append(_ranking("fulltext", rows, depth, request.passages))
+                rankings.append(ranking("fulltext", rows, depth, request.passages))
         return rankings
 
     # -- fusion and results -----------------------------------------------------------------
@@ -251,7 +252,9 @@ class SearchService:
         articles = {r["article_id"]: r for r in rows}
         chunks = {r["id"]: r for r in rows}
         return [
-            _hit(c, articles[c.article_id], [(chunks[i], how) for i, how in shown[c.article_id]], statuses)
+            search_hit(
+                c, articles[c.article_id], [(chunks[i], how) for i, how in shown[c.article_id]], statuses
+            )
             for c in chosen
             # an article deleted between ranking and showing is left out
             if c.article_id in articles and all(i in chunks for i, _ in shown[c.article_id])
@@ -295,38 +298,3 @@ def validated(request: SearchRequest) -> SearchRequest:
 
 async def _nothing() -> list[Ranking]:
     return []
-
-
-def _ranking(leg: Leg, rows: Sequence[asyncpg.Record], depth: int, passages: int) -> Ranking:
-    hits = (ChunkHit(r["article_id"], r["chunk_id"], float(r["score"])) for r in rows)
-    return rank_articles(leg, hits, depth=depth, passages=passages)
-
-
-def _hit(
-    candidate: Candidate,
-    article: asyncpg.Record,
-    passages: Sequence[tuple[asyncpg.Record, MatchedBy]],
-    statuses: dict[int, EmbeddingStatus],
-) -> SearchHit:
-    return SearchHit(
-        slug=article["slug"],
-        title=article["title"],
-        folder=article["folder"],
-        tags=list(article["tags"]),
-        version=article["version"],
-        updated_at=article["updated_at"],
-        score=candidate.score,
-        matched_by=candidate.matched_by,
-        semantic_score=candidate.best.get("semantic"),
-        fulltext_score=candidate.best.get("fulltext"),
-        embedding_status=statuses.get(candidate.article_id, "disabled"),
-        passages=[
-            Passage(
-                text=chunk["content"],
-                heading_path=list(chunk["heading_path"]),
-                chunk_index=chunk["chunk_index"],
-                matched_by=how,
-            )
-            for chunk, how in passages
-        ],
-    )
