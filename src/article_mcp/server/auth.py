@@ -21,8 +21,13 @@ from dataclasses import dataclass
 
 import structlog
 from cachetools import TTLCache
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from article_mcp.access.principals import AUTH_TOKEN_NAME, Principal
+from article_mcp.access.principals import Scope as AccessScope
+from article_mcp.server.identity import authenticated_user
 
 log = structlog.get_logger(__name__)
 
@@ -72,8 +77,10 @@ class BearerAuth:
     def __init__(
         self, app: ASGIApp, token: str, *, open_paths: frozenset[str], clock: Clock = time.monotonic
     ) -> None:
-        self._app = app
+        # Requests that pass go on with their principal in the SDK's auth context.
+        self._app = AuthContextMiddleware(app)
         self._token = token.encode()
+        self._user = authenticated_user(Principal(AUTH_TOKEN_NAME, AccessScope.ADMIN))
         self._open_paths = open_paths
         self._failures = FailedAttempts(clock)
 
@@ -89,6 +96,7 @@ class BearerAuth:
         reason = self._refusal(scope)
         if reason is None:
             self._failures.succeeded(client)
+            scope["user"] = self._user
             await self._app(scope, receive, send)
             return
         failures = self._failures.failed(client)
