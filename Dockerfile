@@ -3,8 +3,8 @@
 # dependencies reach the slim runtime image, which runs as an unprivileged user. No secret is
 # baked in: AUTH_TOKEN, DATABASE_URL and the provider's key come from the environment.
 #
-#   docker build -t article-mcp .                          # Ollama or an OpenAI-compatible provider
-#   docker build -t article-mcp --build-arg EXTRAS=local . # with the local model (CPU PyTorch)
+#   docker build -t article-mcp:latest .                          # Ollama or an OpenAI-compatible provider
+#   docker build -t article-mcp:latest --build-arg EXTRAS=local . # with the local model (CPU PyTorch)
 
 FROM python:3.11-slim AS build
 WORKDIR /src

@@ -47,9 +47,14 @@ _TYPES: dict[Any, str] = {
 ENV_HEADER = """\
 # Every setting of article-mcp, with its meaning, type, rule and default. Copy this file to
 # .env and uncomment what you change: article-mcp reads .env from its working directory, and
-# docker-compose.yml passes it to its services (which also need POSTGRES_PASSWORD here).
-# The environment wins over .env. Generated from article_mcp.config.Settings by
-# scripts/gen_settings.py: do not edit by hand.
+# docker-compose.yml passes it to its services. The environment wins over .env. Generated
+# from article_mcp.config.Settings by scripts/gen_settings.py: do not edit by hand.
+#
+# docker-compose.yml also reads, from here:
+# POSTGRES_PASSWORD: the database's password (required; letters and digits).
+# EXTRAS: extras of the image, e.g. `local` for the local embedding model (default none).
+# POSTGRES_PASSWORD=
+# EXTRAS=
 """
 
 
