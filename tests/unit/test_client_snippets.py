@@ -17,8 +17,8 @@ PAGE = (DOCS / "clients.md").read_text(encoding="utf-8")
 HTTP_SECTION = re.search(r"^## Over HTTP, with a token\n(.*?)(?=^## )", PAGE, flags=re.M | re.S)
 assert HTTP_SECTION, "docs/clients.md has no '## Over HTTP, with a token' section"
 SNIPPETS: list[dict[str, Any]] = [json.loads(block) for block in blocks(HTTP_SECTION[1], "json")]
-DEFAULTS = Settings(_env_file=None)
-URL = f"http://{DEFAULTS.http_host}:{DEFAULTS.http_port}{MCP_PATH}"
+FIELDS = Settings.model_fields
+URL = f"http://{FIELDS['http_host'].default}:{FIELDS['http_port'].default}{MCP_PATH}"
 
 
 def server_of(key: str, field: str) -> dict[str, Any]:
