@@ -11,7 +11,8 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt
 from pydantic import SecretStr
@@ -93,10 +94,10 @@ def setting_docs(model: type[Settings] = Settings) -> list[SettingDoc]:
 
 def type_name(field: FieldInfo) -> str:
     """The kind of value: `choice` for a Literal, otherwise the type, optional or not."""
-    if literal_choices(field.annotation):
+    kind, _ = _value_type(field)
+    if literal_choices(kind):
         return "choice"
-    kinds = [kind for kind in (get_args(field.annotation) or (field.annotation,)) if kind is not type(None)]
-    return _TYPES[kinds[0]]
+    return _TYPES.get(kind, getattr(kind, "__name__", str(kind)))
 
 
 def default_shown(name: str, field: FieldInfo) -> str:
@@ -115,16 +116,31 @@ def default_shown(name: str, field: FieldInfo) -> str:
 
 def rule(field: FieldInfo) -> str:
     """What a value must be, from the field's metadata: its choices, bounds or pattern."""
-    choices = literal_choices(field.annotation)
+    kind, metadata = _value_type(field)
+    choices = literal_choices(kind)
     if choices:
         return ", ".join(f"`{choice}`" for choice in choices[:-1]) + f" or `{choices[-1]}`"
-    bounds = {type(item): item for item in field.metadata}
+    bounds = {type(item): item for item in metadata}
     if Ge in bounds and Le in bounds:
         return f"{bounds[Ge].ge} to {bounds[Le].le}"
     low = f"at least {bounds[Ge].ge}" if Ge in bounds else f"above {bounds[Gt].gt}" if Gt in bounds else ""
     high = f"at most {bounds[Le].le}" if Le in bounds else f"below {bounds[Lt].lt}" if Lt in bounds else ""
-    patterns = [f"matches `{item.pattern}`" for item in field.metadata if getattr(item, "pattern", None)]
+    patterns = [f"matches `{item.pattern}`" for item in metadata if getattr(item, "pattern", None)]
     return ", ".join(part for part in (low, high, *patterns) if part)
+
+
+def _value_type(field: FieldInfo) -> tuple[Any, list[Any]]:
+    """The type of a set value (None and Annotated unwrapped) and every constraint on it: the
+    field's own, and those inside an optional `Annotated[str, Field(pattern=...)] | None`."""
+    metadata = list(field.metadata)
+    annotation = field.annotation
+    union = get_origin(annotation) in (Union, UnionType)
+    kind = next(k for k in (get_args(annotation) if union else (annotation,)) if k is not type(None))
+    if get_origin(kind) is Annotated:
+        kind, *extras = get_args(kind)
+        for extra in extras:
+            metadata += extra.metadata if isinstance(extra, FieldInfo) else [extra]
+    return kind, metadata
 
 
 def settings_table(model: type[Settings] = Settings) -> str:
@@ -158,7 +174,8 @@ def env_example(model: type[Settings] = Settings) -> str:
             group = doc.group
             lines += [f"# ---- {group} ----", ""]
         facts = f"{doc.type.capitalize()}: {doc.rule}" if doc.rule else doc.type.capitalize()
-        text = _plain(f"{doc.meaning[:1].upper()}{doc.meaning[1:]}. {facts}; default {doc.default}.")
+        meaning = doc.meaning.rstrip(".")
+        text = _plain(f"{meaning[:1].upper()}{meaning[1:]}. {facts}; default {doc.default}.")
         lines += textwrap.wrap(text, width=96, initial_indent="# ", subsequent_indent="# ")
         value = doc.default.strip("`") if doc.default.startswith("`") and doc.default.count("`") == 2 else ""
         lines += [f"# {doc.name}={value}", ""]

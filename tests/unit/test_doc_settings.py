@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pytest
 from pydantic import Field
@@ -63,6 +64,8 @@ def test_rules_come_from_the_fields_metadata() -> None:
 
 class _MoreSettings(Settings):
     reference_probe: int = Field(7, ge=1, le=9, description="a setting another branch adds")
+    reference_url: Annotated[str, Field(pattern=r"^https://")] | None = Field(None, description="an address")
+    reference_mode: Literal["on", "off"] | None = Field(None, description="a mode")
 
 
 def test_a_new_setting_changes_both_files() -> None:
@@ -71,6 +74,13 @@ def test_a_new_setting_changes_both_files() -> None:
     )
     assert "# REFERENCE_PROBE=7" in env_example(_MoreSettings)
     assert settings_table(_MoreSettings) != settings_table()
+
+
+def test_optional_settings_keep_their_type_and_rule() -> None:
+    docs = {doc.name: doc for doc in setting_docs(_MoreSettings)}
+    assert (docs["REFERENCE_URL"].type, docs["REFERENCE_URL"].rule) == ("string", "matches `^https://`")
+    assert (docs["REFERENCE_MODE"].type, docs["REFERENCE_MODE"].rule) == ("choice", "`on` or `off`")
+    assert docs["REFERENCE_MODE"].default == "unset"
 
 
 def test_a_setting_without_a_meaning_is_refused() -> None:
