@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     # Extra Host names the HTTP server answers to (comma-separated), beyond loopback and
     # HTTP_HOST: DNS-rebinding protection refuses any other Host header.
     http_allowed_hosts: str = ""
+    http_public_url: Annotated[str, Field(pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")] | None = Field(
+        default=None,
+        description="The server's address as its users reach it (scheme, host, port, any path "
+        "prefix), for the absolute URLs it hands out: share links and the OAuth resource. Unset: "
+        "http://HTTP_HOST:HTTP_PORT.",
+    )
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "console"
 
@@ -165,6 +171,14 @@ class Settings(BaseSettings):
         """The lease of claimed tasks: EMBEDDING_LEASE_SECONDS, or EMBEDDING_WORKER_TIMEOUT where
         that is shorter (a deployment that shortened the old lease keeps its short lease)."""
         return min(round(self.embedding_lease_seconds * 1000), self.embedding_worker_timeout)
+
+    @property
+    def public_url(self) -> str:
+        """HTTP_PUBLIC_URL without a trailing slash, or the bind address's URL."""
+        if self.http_public_url is not None:
+            return self.http_public_url.rstrip("/")
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def embedded_database(self) -> bool:

@@ -75,17 +75,24 @@ class BearerAuth:
     """ASGI middleware: a valid bearer token or 401, and 429 while an address must wait."""
 
     def __init__(
-        self, app: ASGIApp, token: str, *, open_paths: frozenset[str], clock: Clock = time.monotonic
+        self,
+        app: ASGIApp,
+        token: str,
+        *,
+        open_paths: frozenset[str],
+        open_prefixes: tuple[str, ...] = (),
+        clock: Clock = time.monotonic,
     ) -> None:
         # Requests that pass go on with their principal in the SDK's auth context.
         self._app = AuthContextMiddleware(app)
         self._token = token.encode()
         self._user = authenticated_user(Principal(AUTH_TOKEN_NAME, AccessScope.ADMIN))
         self._open_paths = open_paths
+        self._open_prefixes = open_prefixes
         self._failures = FailedAttempts(clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self._open_paths:
+        if scope["type"] != "http" or self._is_open(scope["path"]):
             await self._app(scope, receive, send)
             return
         client = scope["client"][0] if scope.get("client") else "unknown"
@@ -102,6 +109,9 @@ class BearerAuth:
         failures = self._failures.failed(client)
         log.warning("auth_failed", client=client, path=scope["path"], reason=reason, failures=failures)
         await _unauthorized()(scope, receive, send)
+
+    def _is_open(self, path: str) -> bool:
+        return path in self._open_paths or path.startswith(self._open_prefixes)
 
     def _refusal(self, scope: Scope) -> str | None:
         """Why the request is not authenticated (None: it is)."""

@@ -1,7 +1,8 @@
 """The HTTP front: streamable HTTP at /mcp, legacy SSE at /sse, and /health, in one ASGI app.
 
 Security, in layers:
-- With AUTH_TOKEN set, every path but /health needs `Authorization: Bearer <token>`
+- Shared pages (`/s/{token}`, server/share_page.py) are public: the link is the credential.
+- With AUTH_TOKEN set, every other path but /health needs `Authorization: Bearer <token>`
   (server/auth.py: any case of the scheme, constant-time comparison, failures logged and
   slowed per client address); anything else gets 401.
 - At most HTTP_MAX_SESSIONS sessions at once (the one token's bound): streamable HTTP
@@ -31,6 +32,7 @@ from article_mcp.config import Settings
 from article_mcp.errors import ConfigError
 from article_mcp.server.app import ArticleServer
 from article_mcp.server.auth import BearerAuth
+from article_mcp.server.share_page import SHARE_PREFIX, share_routes
 
 MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
@@ -134,13 +136,18 @@ def create_http_app(server: ArticleServer, settings: Settings, host: str, health
 
     routes: list[BaseRoute] = [
         Route(HEALTH_PATH, handle_health, methods=["GET"]),
+        *share_routes(server.services.db),
         *sse.routes,
         *streamable.routes,
     ]
     middleware: list[Middleware] = []
     if settings.auth_token is not None:
         token = settings.auth_token.get_secret_value()
-        middleware.append(Middleware(BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH})))
+        middleware.append(
+            Middleware(
+                BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH}), open_prefixes=(SHARE_PREFIX,)
+            )
+        )
     middleware.append(Middleware(SseSessionLimit, limit=settings.http_max_sessions))
 
     def lifespan(app: Any) -> Any:
