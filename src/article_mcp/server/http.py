@@ -30,7 +30,7 @@ from article_mcp import __version__
 from article_mcp.config import Settings
 from article_mcp.errors import ConfigError
 from article_mcp.server.app import ArticleServer
-from article_mcp.server.auth import BearerAuth
+from article_mcp.server.auth import AuthTokenVerifier, BearerAuth
 
 MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
@@ -139,8 +139,8 @@ def create_http_app(server: ArticleServer, settings: Settings, host: str, health
     ]
     middleware: list[Middleware] = []
     if settings.auth_token is not None:
-        token = settings.auth_token.get_secret_value()
-        middleware.append(Middleware(BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH})))
+        verifiers = [AuthTokenVerifier(settings.auth_token.get_secret_value())]
+        middleware.append(Middleware(BearerAuth, verifiers=verifiers, open_paths=frozenset({HEALTH_PATH})))
     middleware.append(Middleware(SseSessionLimit, limit=settings.http_max_sessions))
 
     def lifespan(app: Any) -> Any:
