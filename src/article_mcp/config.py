@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     # Extra Host names the HTTP server answers to (comma-separated), beyond loopback and
     # HTTP_HOST: DNS-rebinding protection refuses any other Host header.
     http_allowed_hosts: str = ""
+    http_rate_limit_per_minute: NonNegativeInt = Field(
+        0,
+        description="Requests a minute each authenticated caller (access token, AUTH_TOKEN, OAuth "
+        "client) may make over HTTP, at most that many at once; past it, 429 with Retry-After "
+        "(0: no limit).",
+    )
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "console"
 

@@ -16,6 +16,7 @@ from article_mcp.cli import demo as demo_commands
 from article_mcp.cli import embeddings as embeddings_commands
 from article_mcp.cli import queue as queue_commands
 from article_mcp.cli import serve as serve_commands
+from article_mcp.cli import tokens as tokens_commands
 from article_mcp.cli import transfer as transfer_commands
 from article_mcp.cli import worker as worker_commands
 from article_mcp.cli.common import (
@@ -67,6 +68,7 @@ COMMAND_MODULES = (
     demo_commands,
     check_commands,
     transfer_commands,
+    tokens_commands,
 )
 
 

@@ -51,6 +51,7 @@ from article_mcp.server.arguments import check_arguments
 from article_mcp.server.client_log import ClientLog
 from article_mcp.server.completions import ArgumentCompletions
 from article_mcp.server.history_tools import HistoryTools
+from article_mcp.server.scopes import ScopeGate
 from article_mcp.server.sdk import add_request_handler
 from article_mcp.server.search_tools import SearchTools
 from article_mcp.server.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools
@@ -140,6 +141,7 @@ def create_server(services: Services) -> ArticleServer:
         version=__version__,
         instructions=INSTRUCTIONS,
         subscriptions=updates.bus,
+        middleware=[ScopeGate()],
     )
     server.updates = updates
     client_log = ClientLog()

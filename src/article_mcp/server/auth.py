@@ -36,7 +36,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from article_mcp.access.principals import AUTH_TOKEN_NAME, Principal
 from article_mcp.access.principals import Scope as AccessScope
-from article_mcp.errors import TokenRefusedError
+from article_mcp.access.tokens import hmac_key, verify_token
+from article_mcp.config import Settings
+from article_mcp.db.pool import Database, pooled_connection
+from article_mcp.errors import TokenRefusedError, UnavailableError
 from article_mcp.server.identity import access_token
 
 log = structlog.get_logger(__name__)
@@ -92,6 +95,30 @@ class AuthTokenVerifier:
         return self._answer if hmac.compare_digest(token.encode(), self._token) else None
 
 
+class AccessTokenVerifier:
+    """The access tokens of `article-mcp tokens` (access/tokens.py), looked up in the database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._key: bytes | None = None  # the server's HMAC key never changes: read it once
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        async with pooled_connection(self._db) as conn:
+            if self._key is None:
+                self._key = await hmac_key(conn)
+            principal = await verify_token(conn, self._key, token)
+        return None if principal is None else access_token(principal)
+
+
+def token_verifiers(settings: Settings, db: Database) -> list[TokenVerifier]:
+    """The chain, in order: AUTH_TOKEN (when set), then the database's access tokens."""
+    chain: list[TokenVerifier] = []
+    if settings.auth_token is not None:
+        chain.append(AuthTokenVerifier(settings.auth_token.get_secret_value()))
+    chain.append(AccessTokenVerifier(db))
+    return chain
+
+
 @dataclass(frozen=True, slots=True)
 class _Refusal:
     reason: str
@@ -131,7 +158,12 @@ class BearerAuth:
             log.warning("auth_slowed", client=client, path=scope["path"], retry_after=math.ceil(wait))
             await _too_many(wait)(scope, receive, send)
             return
-        outcome = await self._authenticate(given)
+        try:
+            outcome = await self._authenticate(given)
+        except UnavailableError as exc:  # the token database: not the caller's fault, and not a 500
+            log.warning("auth_unavailable", client=client, path=scope["path"], error=str(exc))
+            await _unavailable()(scope, receive, send)
+            return
         if isinstance(outcome, AccessToken):
             self._failures.succeeded(client)
             scope["user"] = AuthenticatedUser(outcome)
@@ -178,6 +210,11 @@ def _unauthorized() -> JSONResponse:
         status_code=401,
         headers={"WWW-Authenticate": 'Bearer realm="article-mcp"'},
     )
+
+
+def _unavailable() -> JSONResponse:
+    message = "cannot check tokens now: the database is unavailable"
+    return JSONResponse({"error": "unavailable", "message": message}, status_code=503)
 
 
 def _too_many(wait: float) -> JSONResponse:
