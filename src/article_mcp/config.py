@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         "prefix), for the absolute URLs it hands out: share links and the OAuth resource. Unset: "
         "http://HTTP_HOST:HTTP_PORT.",
     )
+    http_rate_limit_per_minute: NonNegativeInt = Field(
+        0,
+        description="Requests a minute each authenticated caller (access token, AUTH_TOKEN, OAuth "
+        "client) may make over HTTP, at most that many at once; past it, 429 with Retry-After "
+        "(0: no limit).",
+    )
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "console"
 

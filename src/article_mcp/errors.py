@@ -75,6 +75,21 @@ class ConfigError(ArticleMcpError):
     label = "configuration error"
 
 
+class TokenRefusedError(ArticleMcpError):
+    """A token was recognised but refused (revoked, expired): its name is known, never the token.
+
+    A token verifier raises it so that the refusal is logged with the token's name; a verifier
+    that does not know a token returns None instead, and the next one is asked.
+    """
+
+    label = "token refused"
+
+    def __init__(self, token_name: str, reason: str) -> None:
+        self.token_name = token_name
+        self.reason = reason
+        super().__init__(f"token {token_name!r}: {reason}")
+
+
 class UnavailableError(ArticleMcpError):
     """A service article-mcp depends on is unavailable."""
 

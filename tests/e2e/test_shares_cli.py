@@ -8,7 +8,7 @@ import json
 import pytest
 
 from article_mcp.access import shares
-from article_mcp.access.secrets import KeyedHash
+from article_mcp.access.tokens import hmac_key
 from article_mcp.articles.service import ArticleService
 from article_mcp.db.pool import Database
 from tests.conftest import CliResult, cli_env, make_settings, run_cli
@@ -24,11 +24,11 @@ async def test_list_and_revoke_share_links(db: Database) -> None:
     service = ArticleService(make_settings(db.dsn, semantic_search_enabled=False), db, None)
     await service.create("Notes", "n")
     await service.create("Other", "o")
-    hasher = KeyedHash()
     async with db.pool.acquire() as conn:
-        first, token = await shares.create(conn, hasher, "notes", created_by="alice")
-        await shares.create(conn, hasher, "notes", version=1)
-        other, _ = await shares.create(conn, hasher, "other")
+        key = await hmac_key(conn)
+        first, token = await shares.create(conn, key, "notes", created_by="alice")
+        await shares.create(conn, key, "notes", version=1)
+        other, _ = await shares.create(conn, key, "other")
 
     listed = await cli(db, "list", "--json")
     assert listed.returncode == 0, listed.stderr
@@ -43,7 +43,7 @@ async def test_list_and_revoke_share_links(db: Database) -> None:
     revoked = await cli(db, "revoke", str(first.id))
     assert revoked.returncode == 0, revoked.stderr
     async with db.pool.acquire() as conn:
-        assert await shares.resolve(conn, hasher, token) is None
+        assert await shares.resolve(conn, key, token) is None
     again = await cli(db, "revoke", str(first.id))
     assert again.returncode == 4 and "no share link" in again.stderr
 

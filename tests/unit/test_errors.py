@@ -22,6 +22,7 @@ from article_mcp.errors import (
     ProviderUnreachableError,
     RateLimitedError,
     SemanticUnavailableError,
+    TokenRefusedError,
     TransientProviderError,
     UnavailableError,
     describe,
@@ -47,6 +48,7 @@ EXAMPLES: list[tuple[ArticleMcpError, int]] = [
     (RateLimitedError("rate limiting (HTTP 429)", retry_after=3.0), common.EXIT_UNAVAILABLE),
     (PermanentProviderError("OpenAI refused the credentials (HTTP 401)"), common.EXIT_USAGE),
     (LexicalIndexError(), common.EXIT_FAILURE),
+    (TokenRefusedError("ci-bot", "revoked"), common.EXIT_FAILURE),
 ]
 
 

@@ -1,6 +1,7 @@
 """Public share links: a random token in a URL that shows one article read-only, to anyone.
 
-The token is stored only as its keyed hash (`secrets.py`). A link shows the article as it is
+The token is stored only as its keyed hash, as access tokens are (`tokens.py`: the same
+HMAC key, and why a fast keyed hash is right). A link shows the article as it is
 now, or the version it was pinned to; it stops working when it is revoked, when it expires,
 when its pinned version is pruned, and for good when its article is deleted (the rows go
 with the article, so restoring the article does not publish it again). Resolving a dead or
@@ -9,11 +10,12 @@ unknown link gives None and nothing else: the caller answers 404 alike for all o
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Literal
 
-from article_mcp.access.secrets import KeyedHash, new_token
-from article_mcp.db.pool import Connection
+from article_mcp.access.tokens import TOKEN_BYTES, hmac_key, token_hash
+from article_mcp.db.pool import Connection, Database, pooled_connection
 from article_mcp.db.rows import Frozen, fetch_one
 from article_mcp.db.sql import Queries
 from article_mcp.errors import InvalidInputError, NotFoundError
@@ -53,7 +55,7 @@ class SharedArticle(Frozen):
 
 async def create(
     conn: Connection,
-    hasher: KeyedHash,
+    key: bytes,
     slug: str,
     *,
     lifetime: timedelta | None = None,
@@ -71,9 +73,10 @@ async def create(
         raise NotFoundError(
             f"version: article {slug!r} has no version {version} (list_versions shows those kept)"
         )
-    token = new_token(TOKEN_PREFIX)
-    digest = await hasher.digest(conn, token)
-    row = await fetch_one(conn, QUERIES["insert_share"], digest, target["id"], version, lifetime, created_by)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+    row = await fetch_one(
+        conn, QUERIES["insert_share"], token_hash(key, token), target["id"], version, lifetime, created_by
+    )
     return Share.model_validate({**dict(row), "slug": target["slug"]}), token
 
 
@@ -95,9 +98,38 @@ async def revoke(conn: Connection, *, slug: str | None = None, share_id: int | N
     return sorted(row["id"] for row in rows)
 
 
-async def resolve(conn: Connection, hasher: KeyedHash, token: str) -> SharedArticle | None:
-    """What the link with this token shows; None for a token that is not a live link."""
+async def resolve(conn: Connection, key: bytes, token: str) -> SharedArticle | None:
+    """What the link with this token shows; None for a token that is not a live link. The
+    look-up is by the keyed hash, so its timing says nothing about any stored token."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > TOKEN_MAX_LENGTH:
         return None
-    row = await conn.fetchrow(QUERIES["resolve_share"], await hasher.digest(conn, token))
+    row = await conn.fetchrow(QUERIES["resolve_share"], token_hash(key, token))
     return None if row is None else SharedArticle.model_validate(dict(row))
+
+
+class ShareLinks:
+    """Making and resolving links on one database for the server, its HMAC key read once."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._key: bytes | None = None
+
+    async def create(
+        self, slug: str, *, lifetime: timedelta | None, version: int | None, created_by: str | None
+    ) -> tuple[Share, str]:
+        async with pooled_connection(self._db) as conn:
+            key = await self._server_key(conn)
+            return await create(conn, key, slug, lifetime=lifetime, version=version, created_by=created_by)
+
+    async def resolve(self, token: str) -> SharedArticle | None:
+        async with pooled_connection(self._db) as conn:
+            return await resolve(conn, await self._server_key(conn), token)
+
+    async def revoke(self, slug: str, share_id: int | None) -> list[int]:
+        async with pooled_connection(self._db) as conn:
+            return await revoke(conn, slug=slug, share_id=share_id)
+
+    async def _server_key(self, conn: Connection) -> bytes:
+        if self._key is None:
+            self._key = await hmac_key(conn)
+        return self._key

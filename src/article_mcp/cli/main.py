@@ -17,6 +17,7 @@ from article_mcp.cli import embeddings as embeddings_commands
 from article_mcp.cli import queue as queue_commands
 from article_mcp.cli import serve as serve_commands
 from article_mcp.cli import shares as shares_commands
+from article_mcp.cli import tokens as tokens_commands
 from article_mcp.cli import transfer as transfer_commands
 from article_mcp.cli import worker as worker_commands
 from article_mcp.cli.common import (
@@ -69,6 +70,7 @@ COMMAND_MODULES = (
     check_commands,
     transfer_commands,
     shares_commands,
+    tokens_commands,
 )
 
 

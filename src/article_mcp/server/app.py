@@ -51,6 +51,7 @@ from article_mcp.server.arguments import check_arguments
 from article_mcp.server.client_log import ClientLog
 from article_mcp.server.completions import ArgumentCompletions
 from article_mcp.server.history_tools import HistoryTools
+from article_mcp.server.scopes import ScopeGate
 from article_mcp.server.sdk import add_request_handler
 from article_mcp.server.search_tools import SearchTools
 from article_mcp.server.share_tools import ShareTools
@@ -95,8 +96,6 @@ class ArticleServer(MCPServer[Any]):
     _input_schemas: dict[str, dict[str, Any]] | None = None
     # Its clients' subscriptions; `run` it beside the server (see create_server).
     updates: ArticleUpdates
-    # What its tools call; the HTTP front's other routes (shared pages) call them too.
-    services: Services
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -143,9 +142,9 @@ def create_server(services: Services) -> ArticleServer:
         version=__version__,
         instructions=INSTRUCTIONS,
         subscriptions=updates.bus,
+        middleware=[ScopeGate()],
     )
     server.updates = updates
-    server.services = services
     client_log = ClientLog()
     add_request_handler(server, "logging/setLevel", SetLevelRequestParams, client_log.set_level)
     _add_tools(server, services, client_log)

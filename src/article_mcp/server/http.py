@@ -2,15 +2,19 @@
 
 Security, in layers:
 - Shared pages (`/s/{token}`, server/share_page.py) are public: the link is the credential.
-- With AUTH_TOKEN set, every other path but /health needs `Authorization: Bearer <token>`
-  (server/auth.py: any case of the scheme, constant-time comparison, failures logged and
-  slowed per client address); anything else gets 401.
+- With AUTH_TOKEN set, or bound beyond loopback, every other path but /health needs
+  `Authorization: Bearer <token>`: AUTH_TOKEN or an access token (server/auth.py: a chain of
+  verifiers, failures logged and slowed per client address); anything else gets 401. On
+  loopback without AUTH_TOKEN a token is optional, and one sent names the caller.
+- Each authenticated principal has its own request allowance (HTTP_RATE_LIMIT_PER_MINUTE,
+  server/rate_limit.py); past it, 429 with Retry-After.
 - At most HTTP_MAX_SESSIONS sessions at once (the one token's bound): streamable HTTP
   sessions through the SDK's own limit, SSE streams here; past it, 503.
 - DNS-rebinding protection stays on: the Host (and any Origin) header must name this server
   (loopback names, the bind address, HTTP_ALLOWED_HOSTS), so a web page cannot reach a
   server on localhost through a domain it controls.
-- The server binds 127.0.0.1 by default and refuses any non-loopback address without a token.
+- The server binds 127.0.0.1 by default and refuses a non-loopback address when no token
+  (AUTH_TOKEN or an access token) exists.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from article_mcp import __version__
 from article_mcp.config import Settings
+from article_mcp.db.pool import Database
 from article_mcp.errors import ConfigError
 from article_mcp.server.app import ArticleServer
-from article_mcp.server.auth import BearerAuth
+from article_mcp.server.auth import BearerAuth, token_verifiers
+from article_mcp.server.rate_limit import PrincipalRateLimit
 from article_mcp.server.share_page import SHARE_PREFIX, share_routes
 
 MCP_PATH = "/mcp"
@@ -54,12 +60,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind_address(host: str, settings: Settings) -> None:
-    """Refuse to serve beyond this machine without a token."""
-    if not is_loopback(host) and settings.auth_token is None:
+def check_bind_address(host: str, settings: Settings, *, has_tokens: bool = False) -> None:
+    """Refuse to serve beyond this machine when no token could get in (AUTH_TOKEN or an access token)."""
+    if not is_loopback(host) and settings.auth_token is None and not has_tokens:
         raise ConfigError(
             f"HTTP_HOST: binding {host!r} exposes the server beyond this machine; set AUTH_TOKEN "
-            "(a strong random token) or bind 127.0.0.1"
+            "(a strong random token) or create an access token (`article-mcp tokens create`), "
+            "or bind 127.0.0.1"
         )
 
 
@@ -110,7 +117,9 @@ def max_body_size(settings: Settings) -> int:
     return max(DEFAULT_MAX_REQUEST_BODY_SIZE, 6 * settings.article_max_bytes + 64 * 1024)
 
 
-def create_http_app(server: ArticleServer, settings: Settings, host: str, health: HealthCheck) -> Starlette:
+def create_http_app(
+    server: ArticleServer, settings: Settings, db: Database, host: str, health: HealthCheck
+) -> Starlette:
     """The ASGI app of `article-mcp serve --transport http` (its lifespan runs the MCP sessions)."""
     security = transport_security(host, settings.http_allowed_hosts)
     body_limit = max_body_size(settings)
@@ -136,18 +145,26 @@ def create_http_app(server: ArticleServer, settings: Settings, host: str, health
 
     routes: list[BaseRoute] = [
         Route(HEALTH_PATH, handle_health, methods=["GET"]),
-        *share_routes(server.services.db),
+        *share_routes(db),
         *sse.routes,
         *streamable.routes,
     ]
-    middleware: list[Middleware] = []
-    if settings.auth_token is not None:
-        token = settings.auth_token.get_secret_value()
-        middleware.append(
-            Middleware(
-                BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH}), open_prefixes=(SHARE_PREFIX,)
-            )
+    # Auth is required when AUTH_TOKEN is set or the server is reachable beyond this machine; on
+    # loopback without AUTH_TOKEN a request without a token is the local user, and a token
+    # sent still names its principal (and its scope).
+    required = settings.auth_token is not None or not is_loopback(host)
+    verifiers = token_verifiers(settings, db)
+    middleware = [
+        Middleware(
+            BearerAuth,
+            verifiers=verifiers,
+            open_paths=frozenset({HEALTH_PATH}),
+            open_prefixes=(SHARE_PREFIX,),
+            required=required,
         )
+    ]
+    if settings.http_rate_limit_per_minute:
+        middleware.append(Middleware(PrincipalRateLimit, per_minute=settings.http_rate_limit_per_minute))
     middleware.append(Middleware(SseSessionLimit, limit=settings.http_max_sessions))
 
     def lifespan(app: Any) -> Any:

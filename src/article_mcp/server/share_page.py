@@ -19,10 +19,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from article_mcp.access import shares
-from article_mcp.access.secrets import KeyedHash
-from article_mcp.access.shares import SharedArticle
-from article_mcp.db.pool import Database, pooled_connection
+from article_mcp.access.shares import SharedArticle, ShareLinks
+from article_mcp.db.pool import Database
 
 SHARE_PREFIX = "/s/"
 
@@ -78,14 +76,13 @@ def render_page(article: SharedArticle) -> str:
 
 def share_routes(db: Database) -> list[Route]:
     """The route of shared pages, reading links from `db`."""
-    hasher = KeyedHash()
+    links = ShareLinks(db)
 
     async def shared_page(request: Request) -> Response:
         wanted = request.query_params.get("format", "html")
         if wanted not in FORMATS:
             return PlainTextResponse("format: must be html or md\n", status_code=400, headers=HEADERS)
-        async with pooled_connection(db) as conn:
-            article = await shares.resolve(conn, hasher, request.path_params["token"])
+        article = await links.resolve(request.path_params["token"])
         if article is None:
             return PlainTextResponse("not found\n", status_code=404, headers=HEADERS)
         if wanted == "md":

@@ -9,21 +9,20 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from article_mcp.access import shares
-from article_mcp.access.lifetimes import RULE, parse_lifetime
-from article_mcp.access.secrets import KeyedHash
+from article_mcp.access.shares import ShareLinks
+from article_mcp.access.tokens import parse_expiry
 from article_mcp.articles.rules import MAX_BIGINT
-from article_mcp.db.pool import Database, pooled_connection
+from article_mcp.db.pool import Database
 from article_mcp.db.rows import Frozen
-from article_mcp.server.identity import current_principal
 from article_mcp.server.share_page import share_url
-from article_mcp.server.tools import Slug, client_name
+from article_mcp.server.tools import Slug, author
 
 Expires = Annotated[
     str | None,
     Field(
         max_length=16,
-        description=f"How long the link works: {RULE}. Omit for a link that works until unshared.",
+        description="How long the link works: a number and a unit, m h d or w (30m, 12h, 7d, 2w), up "
+        "to 10 years. Omit for a link that works until unshared.",
     ),
 ]
 PinnedVersion = Annotated[
@@ -62,9 +61,8 @@ class ShareTools:
     """share_article and unshare_article, over the database's share links."""
 
     def __init__(self, db: Database, public_url: str) -> None:
-        self._db = db
+        self._links = ShareLinks(db)
         self._public_url = public_url
-        self._hasher = KeyedHash()
 
     async def share_article(
         self,
@@ -80,13 +78,10 @@ class ShareTools:
         Returns the URL once (keep it: it cannot be shown again). Revoke it with
         unshare_article; deleting the article ends it too.
         """
-        lifetime = None if expires is None else parse_lifetime("expires", expires)
-        principal = current_principal()
-        author = principal.name if principal.authenticated else client_name(ctx)
-        async with pooled_connection(self._db) as conn:
-            share, token = await shares.create(
-                conn, self._hasher, slug, lifetime=lifetime, version=version, created_by=author
-            )
+        lifetime = None if expires is None else parse_expiry(expires)
+        share, token = await self._links.create(
+            slug, lifetime=lifetime, version=version, created_by=author(ctx)
+        )
         return ShareLink(
             id=share.id,
             url=share_url(self._public_url, token),
@@ -98,6 +93,4 @@ class ShareTools:
     async def unshare_article(self, slug: Slug, share_id: ShareId = None) -> ShareRevocation:
         """Revoke an article's share links (all of them, or the one with share_id): they answer
         404 from then on."""
-        async with pooled_connection(self._db) as conn:
-            revoked = await shares.revoke(conn, slug=slug, share_id=share_id)
-        return ShareRevocation(slug=slug, revoked=revoked)
+        return ShareRevocation(slug=slug, revoked=await self._links.revoke(slug, share_id))
