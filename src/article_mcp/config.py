@@ -25,6 +25,10 @@ LogFormat = Literal["console", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
+# An http(s) URL kept exactly as written (an issuer is compared with `iss` character by character).
+WebUrl = Annotated[str, Field(pattern=r"^https?://[^\s/?#]+[^\s]*$")]
+# An OAuth scope token (RFC 6749 section 3.3): printable ASCII but space, quote and backslash.
+OAuthScope = Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]+$")]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 
 DEFAULT_MODELS: dict[ProviderName, str] = {
@@ -142,6 +146,30 @@ class Settings(BaseSettings):
         "client) may make over HTTP, at most that many at once; past it, 429 with Retry-After "
         "(0: no limit).",
     )
+
+    # OAuth: the server as a resource server (server/oauth.py)
+    oauth_issuer: WebUrl | None = Field(
+        default=None,
+        description="The OAuth authorization server whose access tokens (JWTs) this server accepts: "
+        "their `iss` must be exactly this. Set with OAUTH_JWKS_URL to turn OAuth on.",
+    )
+    oauth_jwks_url: WebUrl | None = Field(
+        default=None, description="Where the issuer publishes its signing keys (a JWK Set)."
+    )
+    oauth_audience: str | None = Field(
+        default=None,
+        description="The `aud` a token must carry; unset: this server's MCP URL "
+        "(HTTP_PUBLIC_URL + /mcp), the resource the MCP authorization spec binds tokens to.",
+    )
+    oauth_read_scope: OAuthScope = Field(
+        default="articles:read", description="The OAuth scope that grants the read scope."
+    )
+    oauth_write_scope: OAuthScope = Field(
+        default="articles:write", description="The OAuth scope that grants the write scope."
+    )
+    oauth_admin_scope: OAuthScope = Field(
+        default="articles:admin", description="The OAuth scope that grants the admin scope."
+    )
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "console"
 
@@ -165,6 +193,8 @@ class Settings(BaseSettings):
                 raise ValueError("OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai")
         if self.auth_token is not None:
             _check_token_strength(self.auth_token.get_secret_value())
+        if (self.oauth_issuer is None) != (self.oauth_jwks_url is None):
+            raise ValueError("OAUTH_ISSUER and OAUTH_JWKS_URL: set both to turn OAuth on, or neither")
         return self
 
     @property
@@ -185,6 +215,11 @@ class Settings(BaseSettings):
             return self.http_public_url.rstrip("/")
         host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
         return f"http://{host}:{self.http_port}"
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """True when bearer JWTs from OAUTH_ISSUER are accepted."""
+        return self.oauth_issuer is not None
 
     @property
     def embedded_database(self) -> bool:

@@ -90,6 +90,16 @@ class TokenRefusedError(ArticleMcpError):
         super().__init__(f"token {token_name!r}: {reason}")
 
 
+class InsufficientScopeError(TokenRefusedError):
+    """A valid token that grants none of this server's scopes: 403, asking for `needed`."""
+
+    label = "insufficient scope"
+
+    def __init__(self, token_name: str, needed: str) -> None:
+        self.needed = needed
+        super().__init__(token_name, f"none of the scopes this server maps (needs at least {needed!r})")
+
+
 class UnavailableError(ArticleMcpError):
     """A service article-mcp depends on is unavailable."""
 

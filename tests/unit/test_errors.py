@@ -14,6 +14,7 @@ from article_mcp.errors import (
     ConfigError,
     ConflictError,
     DatabaseUnavailableError,
+    InsufficientScopeError,
     InvalidInputError,
     LexicalIndexError,
     NotFoundError,
@@ -49,6 +50,7 @@ EXAMPLES: list[tuple[ArticleMcpError, int]] = [
     (PermanentProviderError("OpenAI refused the credentials (HTTP 401)"), common.EXIT_USAGE),
     (LexicalIndexError(), common.EXIT_FAILURE),
     (TokenRefusedError("ci-bot", "revoked"), common.EXIT_FAILURE),
+    (InsufficientScopeError("alice", "articles:read"), common.EXIT_FAILURE),
 ]
 
 

@@ -39,8 +39,9 @@ from article_mcp.access.principals import Scope as AccessScope
 from article_mcp.access.tokens import hmac_key, verify_token
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database, pooled_connection
-from article_mcp.errors import TokenRefusedError, UnavailableError
+from article_mcp.errors import InsufficientScopeError, TokenRefusedError, UnavailableError
 from article_mcp.server.identity import access_token
+from article_mcp.server.oauth import JwtVerifier
 
 log = structlog.get_logger(__name__)
 
@@ -111,11 +112,14 @@ class AccessTokenVerifier:
 
 
 def token_verifiers(settings: Settings, db: Database) -> list[TokenVerifier]:
-    """The chain, in order: AUTH_TOKEN (when set), then the database's access tokens."""
+    """The chain, in order: AUTH_TOKEN (when set), the database's access tokens, then the OAuth
+    issuer's JWTs (when OAUTH_ISSUER is set)."""
     chain: list[TokenVerifier] = []
     if settings.auth_token is not None:
         chain.append(AuthTokenVerifier(settings.auth_token.get_secret_value()))
     chain.append(AccessTokenVerifier(db))
+    if settings.oauth_enabled:
+        chain.append(JwtVerifier(settings))
     return chain
 
 
@@ -123,6 +127,8 @@ def token_verifiers(settings: Settings, db: Database) -> list[TokenVerifier]:
 class _Refusal:
     reason: str
     token_name: str | None = None
+    # A valid token without any of our scopes: 403, naming the scope to ask for.
+    needed_scope: str | None = None
 
 
 class BearerAuth:
@@ -136,6 +142,7 @@ class BearerAuth:
         open_paths: frozenset[str],
         open_prefixes: tuple[str, ...] = (),
         required: bool = True,
+        resource_metadata: str | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         # Requests that pass go on with their principal in the SDK's auth context.
@@ -144,6 +151,8 @@ class BearerAuth:
         self._open_paths = open_paths
         self._open_prefixes = open_prefixes
         self._required = required
+        # With OAuth on, every challenge points clients to the protected-resource metadata.
+        self._metadata = "" if resource_metadata is None else f', resource_metadata="{resource_metadata}"'
         self._failures = FailedAttempts(clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,6 +180,16 @@ class BearerAuth:
             scope["user"] = AuthenticatedUser(outcome)
             await self._app(scope, receive, send)
             return
+        if outcome.needed_scope is not None:  # a valid token: no failure to count
+            log.warning(
+                "auth_forbidden",
+                client=client,
+                path=scope["path"],
+                reason=outcome.reason,
+                token_name=outcome.token_name,
+            )
+            await _insufficient_scope(outcome.needed_scope, self._metadata)(scope, receive, send)
+            return
         failures = self._failures.failed(client)
         named = {} if outcome.token_name is None else {"token_name": outcome.token_name}
         log.warning(
@@ -181,7 +200,7 @@ class BearerAuth:
             failures=failures,
             **named,
         )
-        await _unauthorized()(scope, receive, send)
+        await _unauthorized(self._metadata)(scope, receive, send)
 
     def _is_open(self, path: str) -> bool:
         return path in self._open_paths or path.startswith(self._open_prefixes)
@@ -202,6 +221,8 @@ class BearerAuth:
         for verifier in self._verifiers:
             try:
                 verified = await verifier.verify_token(token)
+            except InsufficientScopeError as exc:
+                return _Refusal(exc.reason, exc.token_name, exc.needed)
             except TokenRefusedError as exc:
                 return _Refusal(exc.reason, exc.token_name)
             if verified is not None:
@@ -209,16 +230,28 @@ class BearerAuth:
         return _Refusal("wrong token")
 
 
-def _unauthorized() -> JSONResponse:
+def _unauthorized(metadata: str) -> JSONResponse:
     return JSONResponse(
         {"error": "unauthorized", "message": "invalid or missing token"},
         status_code=401,
-        headers={"WWW-Authenticate": 'Bearer realm="article-mcp"'},
+        headers={"WWW-Authenticate": f'Bearer realm="article-mcp"{metadata}'},
+    )
+
+
+def _insufficient_scope(needed: str, metadata: str) -> JSONResponse:
+    """RFC 6750 section 3.1: the token is good, its scope is not enough."""
+    return JSONResponse(
+        {
+            "error": "insufficient_scope",
+            "message": f"the token grants none of this server's scopes; ask for {needed!r}",
+        },
+        status_code=403,
+        headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{needed}"{metadata}'},
     )
 
 
 def _unavailable() -> JSONResponse:
-    message = "cannot check tokens now: the database is unavailable"
+    message = "cannot check tokens now (the database or the OAuth issuer's keys are unavailable)"
     return JSONResponse({"error": "unavailable", "message": message}, status_code=503)
 
 

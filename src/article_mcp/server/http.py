@@ -2,6 +2,8 @@
 
 Security, in layers:
 - Shared pages (`/s/{token}`, server/share_page.py) are public: the link is the credential.
+- With OAUTH_ISSUER set, the issuer's JWTs are accepted too (server/oauth.py), the
+  protected-resource metadata is served (open), and every 401 points to it.
 - With AUTH_TOKEN set, or bound beyond loopback, every other path but /health needs
   `Authorization: Bearer <token>`: AUTH_TOKEN or an access token (server/auth.py: a chain of
   verifiers, failures logged and slowed per client address); anything else gets 401. On
@@ -37,10 +39,11 @@ from article_mcp.db.pool import Database
 from article_mcp.errors import ConfigError
 from article_mcp.server.app import ArticleServer
 from article_mcp.server.auth import BearerAuth, token_verifiers
+from article_mcp.server.oauth import MCP_PATH as MCP_PATH
+from article_mcp.server.oauth import metadata_routes, resource_metadata_url
 from article_mcp.server.rate_limit import PrincipalRateLimit
 from article_mcp.server.share_page import SHARE_PREFIX, share_routes
 
-MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
 SSE_MESSAGES_PATH = "/messages/"
 HEALTH_PATH = "/health"
@@ -61,8 +64,14 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind_address(host: str, settings: Settings, *, has_tokens: bool = False) -> None:
-    """Refuse to serve beyond this machine when no token could get in (AUTH_TOKEN or an access token)."""
-    if not is_loopback(host) and settings.auth_token is None and not has_tokens:
+    """Refuse to serve beyond this machine when no token could get in (AUTH_TOKEN, an access
+    token, or an OAuth issuer's)."""
+    if (
+        not is_loopback(host)
+        and settings.auth_token is None
+        and not has_tokens
+        and not settings.oauth_enabled
+    ):
         raise ConfigError(
             f"HTTP_HOST: binding {host!r} exposes the server beyond this machine; set AUTH_TOKEN "
             "(a strong random token) or create an access token (`article-mcp tokens create`), "
@@ -117,6 +126,21 @@ def max_body_size(settings: Settings) -> int:
     return max(DEFAULT_MAX_REQUEST_BODY_SIZE, 6 * settings.article_max_bytes + 64 * 1024)
 
 
+def _authentication(settings: Settings, db: Database, host: str, open_paths: frozenset[str]) -> Middleware:
+    """BearerAuth over the chain of verifiers. Auth is required when AUTH_TOKEN or OAuth is set,
+    or the server is reachable beyond this machine; on loopback without either, a request
+    without a token is the local user, and a token sent still names its principal."""
+    required = settings.auth_token is not None or settings.oauth_enabled or not is_loopback(host)
+    return Middleware(
+        BearerAuth,
+        verifiers=token_verifiers(settings, db),
+        open_paths=open_paths,
+        open_prefixes=(SHARE_PREFIX,),
+        required=required,
+        resource_metadata=resource_metadata_url(settings) if settings.oauth_enabled else None,
+    )
+
+
 def create_http_app(
     server: ArticleServer, settings: Settings, db: Database, host: str, health: HealthCheck
 ) -> Starlette:
@@ -143,26 +167,16 @@ def create_http_app(
         body = {"status": "ok" if healthy else "unavailable", "version": __version__}
         return JSONResponse(body, status_code=200 if healthy else 503)
 
+    oauth = metadata_routes(settings) if settings.oauth_enabled else []
     routes: list[BaseRoute] = [
         Route(HEALTH_PATH, handle_health, methods=["GET"]),
         *share_routes(db),
+        *oauth,
         *sse.routes,
         *streamable.routes,
     ]
-    # Auth is required when AUTH_TOKEN is set or the server is reachable beyond this machine; on
-    # loopback without AUTH_TOKEN a request without a token is the local user, and a token
-    # sent still names its principal (and its scope).
-    required = settings.auth_token is not None or not is_loopback(host)
-    verifiers = token_verifiers(settings, db)
-    middleware = [
-        Middleware(
-            BearerAuth,
-            verifiers=verifiers,
-            open_paths=frozenset({HEALTH_PATH}),
-            open_prefixes=(SHARE_PREFIX,),
-            required=required,
-        )
-    ]
+    open_paths = frozenset({HEALTH_PATH, *(route.path for route in oauth)})
+    middleware = [_authentication(settings, db, host, open_paths)]
     if settings.http_rate_limit_per_minute:
         middleware.append(Middleware(PrincipalRateLimit, per_minute=settings.http_rate_limit_per_minute))
     middleware.append(Middleware(SseSessionLimit, limit=settings.http_max_sessions))
