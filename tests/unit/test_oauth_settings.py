@@ -7,7 +7,7 @@ import pytest
 
 from article_mcp.config import load_settings
 from article_mcp.errors import ConfigError
-from article_mcp.server.http import check_bind_address
+from article_mcp.server.http import answered_hosts, check_bind_address, transport_security
 from article_mcp.server.oauth import resource_metadata_url, resource_url
 
 ISSUER = {
@@ -53,3 +53,13 @@ def test_oauth_alone_may_serve_beyond_this_machine() -> None:
     check_bind_address("0.0.0.0", load_settings(_env_file=None, **ISSUER))
     with pytest.raises(ConfigError, match="HTTP_HOST"):
         check_bind_address("0.0.0.0", load_settings(_env_file=None))
+
+
+def test_the_public_url_s_host_is_one_the_server_answers_to() -> None:
+    configured = load_settings(
+        _env_file=None, http_public_url="https://KB.example.com:8443/x", http_allowed_hosts="a.b"
+    )
+    assert answered_hosts(configured) == "a.b,kb.example.com"
+    allowed = transport_security("127.0.0.1", answered_hosts(configured)).allowed_hosts
+    assert "kb.example.com:*" in allowed and "a.b" in allowed
+    assert answered_hosts(load_settings(_env_file=None)) == ""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 from starlette.applications import Starlette
@@ -77,6 +78,13 @@ def check_bind_address(host: str, settings: Settings, *, has_tokens: bool = Fals
             "(a strong random token) or create an access token (`article-mcp tokens create`), "
             "or bind 127.0.0.1"
         )
+
+
+def answered_hosts(settings: Settings) -> str:
+    """HTTP_ALLOWED_HOSTS and the host of HTTP_PUBLIC_URL: the name clients reach the server
+    by (the one in its share links and OAuth metadata) is one it must answer to."""
+    public = urlsplit(settings.http_public_url).hostname if settings.http_public_url else None
+    return ",".join(name for name in (settings.http_allowed_hosts, public) if name)
 
 
 def transport_security(host: str, extra_hosts: str = "") -> TransportSecuritySettings:
@@ -145,7 +153,7 @@ def create_http_app(
     server: ArticleServer, settings: Settings, db: Database, host: str, health: HealthCheck
 ) -> Starlette:
     """The ASGI app of `article-mcp serve --transport http` (its lifespan runs the MCP sessions)."""
-    security = transport_security(host, settings.http_allowed_hosts)
+    security = transport_security(host, answered_hosts(settings))
     body_limit = max_body_size(settings)
     streamable = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
