@@ -25,6 +25,10 @@ LogFormat = Literal["console", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
+# An http(s) URL kept exactly as written (an issuer is compared with `iss` character by character).
+WebUrl = Annotated[str, Field(pattern=r"^https?://[^\s/?#]+[^\s]*$")]
+# An OAuth scope token (RFC 6749 section 3.3): printable ASCII but space, quote and backslash.
+OAuthScope = Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]+$")]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 
 DEFAULT_MODELS: dict[ProviderName, str] = {
@@ -218,6 +222,42 @@ class Settings(BaseSettings):
         description="extra `Host` names the HTTP server answers to (comma-separated), beyond "
         "loopback and `HTTP_HOST`",
     )
+    http_public_url: Annotated[str, Field(pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")] | None = Field(
+        default=None,
+        description="The server's address as its users reach it (scheme, host, port, any path "
+        "prefix), for the absolute URLs it hands out: share links and the OAuth resource. Unset: "
+        "http://HTTP_HOST:HTTP_PORT.",
+    )
+    http_rate_limit_per_minute: NonNegativeInt = Field(
+        0,
+        description="Requests a minute each authenticated caller (access token, AUTH_TOKEN, OAuth "
+        "client) may make over HTTP, at most that many at once; past it, 429 with Retry-After "
+        "(0: no limit).",
+    )
+
+    # OAuth: the server as a resource server (server/oauth.py)
+    oauth_issuer: WebUrl | None = Field(
+        default=None,
+        description="The OAuth authorization server whose access tokens (JWTs) this server accepts: "
+        "their `iss` must be exactly this. Set with OAUTH_JWKS_URL to turn OAuth on.",
+    )
+    oauth_jwks_url: WebUrl | None = Field(
+        default=None, description="Where the issuer publishes its signing keys (a JWK Set)."
+    )
+    oauth_audience: str | None = Field(
+        default=None,
+        description="The `aud` a token must carry; unset: this server's MCP URL "
+        "(HTTP_PUBLIC_URL + /mcp), the resource the MCP authorization spec binds tokens to.",
+    )
+    oauth_read_scope: OAuthScope = Field(
+        default="articles:read", description="The OAuth scope that grants the read scope."
+    )
+    oauth_write_scope: OAuthScope = Field(
+        default="articles:write", description="The OAuth scope that grants the write scope."
+    )
+    oauth_admin_scope: OAuthScope = Field(
+        default="articles:admin", description="The OAuth scope that grants the admin scope."
+    )
     log_level: LogLevel = Field("INFO", description="the least severe level logged")
     log_format: LogFormat = Field("console", description="how logs are written; always to stderr")
 
@@ -241,6 +281,8 @@ class Settings(BaseSettings):
                 raise ValueError("OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai")
         if self.auth_token is not None:
             _check_token_strength(self.auth_token.get_secret_value())
+        if (self.oauth_issuer is None) != (self.oauth_jwks_url is None):
+            raise ValueError("OAUTH_ISSUER and OAUTH_JWKS_URL: set both to turn OAuth on, or neither")
         return self
 
     @property
@@ -253,6 +295,19 @@ class Settings(BaseSettings):
         """The lease of claimed tasks: EMBEDDING_LEASE_SECONDS, or EMBEDDING_WORKER_TIMEOUT where
         that is shorter (a deployment that shortened the old lease keeps its short lease)."""
         return min(round(self.embedding_lease_seconds * 1000), self.embedding_worker_timeout)
+
+    @property
+    def public_url(self) -> str:
+        """HTTP_PUBLIC_URL without a trailing slash, or the bind address's URL."""
+        if self.http_public_url is not None:
+            return self.http_public_url.rstrip("/")
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """True when bearer JWTs from OAUTH_ISSUER are accepted."""
+        return self.oauth_issuer is not None
 
     @property
     def embedded_database(self) -> bool:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from article_mcp.errors import ConfigError
-from article_mcp.server.auth import BearerAuth
+from article_mcp.server.auth import AuthTokenVerifier, BearerAuth
 from article_mcp.server.http import (
     HEALTH_PATH,
     SSE_PATH,
@@ -31,7 +31,7 @@ def guarded() -> TestClient:
         return PlainTextResponse("hello")
 
     app = Starlette(routes=[Route("/mcp", hello, methods=["GET", "POST"]), Route(HEALTH_PATH, hello)])
-    return TestClient(BearerAuth(app, TOKEN, open_paths=frozenset({HEALTH_PATH})))
+    return TestClient(BearerAuth(app, [AuthTokenVerifier(TOKEN)], open_paths=frozenset({HEALTH_PATH})))
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,8 @@ from article_mcp.cli import demo as demo_commands
 from article_mcp.cli import embeddings as embeddings_commands
 from article_mcp.cli import queue as queue_commands
 from article_mcp.cli import serve as serve_commands
+from article_mcp.cli import shares as shares_commands
+from article_mcp.cli import tokens as tokens_commands
 from article_mcp.cli import transfer as transfer_commands
 from article_mcp.cli import worker as worker_commands
 from article_mcp.cli.common import (
@@ -68,6 +70,8 @@ COMMAND_MODULES = (
     demo_commands,
     check_commands,
     transfer_commands,
+    shares_commands,
+    tokens_commands,
 )
 
 
