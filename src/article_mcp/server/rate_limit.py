@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -22,10 +21,11 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from article_mcp.server.auth import Clock
+
 log = structlog.get_logger(__name__)
 
 MAX_PRINCIPALS = 10_000
-Clock = Callable[[], float]
 
 
 @dataclass(slots=True)
