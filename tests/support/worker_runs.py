@@ -79,7 +79,9 @@ async def queue_drained(conn: asyncpg.Connection) -> bool:
 
 
 async def wrong_or_missing_vectors(conn: asyncpg.Connection, model_id: int) -> list[str]:
-    """Current chunks whose vector is absent or is not the vector of their own embed text."""
+    """Current chunks whose vector is absent or is not the vector of their own embed text (as
+    the model got it: its document prefix first)."""
+    prefix = await conn.fetchval("SELECT document_prefix FROM embedding_models WHERE id = $1", model_id)
     rows = await conn.fetch(
         "SELECT a.title, k.heading_path, k.content, k.text_hash, e.embedding"
         " FROM article_chunks k JOIN articles a ON a.id = k.article_id"
@@ -92,7 +94,7 @@ async def wrong_or_missing_vectors(conn: asyncpg.Connection, model_id: int) -> l
         if row["embedding"] is None:
             problems.append(f"missing: {text!r}")
             continue
-        expected = fake_vector(text)
+        expected = fake_vector(prefix + text)
         stored = row["embedding"].to_list()
         if len(stored) != len(expected) or any(
             abs(a - b) > 1e-5 for a, b in zip(stored, expected, strict=True)
