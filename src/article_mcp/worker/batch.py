@@ -174,8 +174,9 @@ class BatchRunner:
         claim_next: int,
         conn: Connection | None,
     ) -> list[ClaimedTask]:
-        limit, held = claim_next, conn
-        charged = plan.charge(tokens)
+        # A batch that spent the day's budget claims no next one.
+        limit = 0 if self.budget.resets_at() is not None else claim_next
+        held, charged = conn, plan.charge(tokens)
 
         async def write() -> list[ClaimedTask]:
             nonlocal limit, held
