@@ -1,9 +1,10 @@
 """Tokens and their cost per model, as `queue status`, `queue metrics` and `embeddings status`
-show them."""
+show them. Model names come from the database: wrapped in `Text`, never read as markup."""
 
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from article_mcp.cli.common import CommandContext
 from article_mcp.queue.usage import ModelTokens, TokenReport
@@ -20,11 +21,11 @@ def show_tokens(ctx: CommandContext, models: list[ModelTokens]) -> None:
     for m in models:
         sources = ", ".join(f"{source} {tokens}" for source, tokens in sorted(m.by_source.items()))
         table.add_row(
-            m.model,
+            Text(m.model),
             str(m.this_hour),
             str(m.today),
             str(m.last_24_hours),
-            sources,
+            Text(sources),
             _cost(m.cost_today),
             _cost(m.cost_last_24_hours),
         )
@@ -43,4 +44,4 @@ def show_budget(ctx: CommandContext, report: TokenReport) -> None:
 
 def _cost(value: float | None) -> str:
     # No price recorded for the model: EMBEDDING_PRICE_PER_MILLION_TOKENS was never set for it.
-    return "-" if value is None else f"{value:.4f}"
+    return "-" if value is None else f"{value:.4g}"
