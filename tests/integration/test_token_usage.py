@@ -15,6 +15,7 @@ from article_mcp.db.pool import Database
 from article_mcp.embeddings.backfill import embeddings_status
 from article_mcp.queue.health import HealthReport, queue_health
 from article_mcp.queue.reports import queue_metrics
+from tests.support.clocks import ManualClock
 from tests.support.fake_providers import FakeEmbeddingServer
 from tests.support.queue_writes import write_article
 from tests.support.worker_runs import queue_drained, running_pool, wait_until, worker_settings
@@ -22,16 +23,6 @@ from tests.support.worker_runs import queue_drained, running_pool, wait_until, w
 pytestmark = pytest.mark.anyio
 
 PRICE = 0.02  # per million tokens
-
-
-class Clock:
-    """A UTC clock that moves only when the test says."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def recorded(conn: asyncpg.Connection) -> int:
@@ -95,7 +86,7 @@ async def test_a_server_without_usage_is_recorded_as_estimated(
 async def test_the_daily_budget_holds_the_queue_until_midnight_utc_and_loses_nothing(
     db: Database, database_url: str, fake_server: FakeEmbeddingServer
 ) -> None:
-    clock = Clock(datetime(2030, 1, 1, 23, 0, tzinfo=UTC))
+    clock = ManualClock(datetime(2030, 1, 1, 23, 0, tzinfo=UTC))
     # One task a batch, so the budget is looked at before each article. The first article
     # alone spends the day's budget (far over 50 tokens); the four small ones together fit it.
     settings = worker_settings(

@@ -10,18 +10,11 @@ from hypothesis import strategies as st
 
 from article_mcp.worker.budget import TokenBudget
 from article_mcp.worker.plan import Plan
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.support.clocks import ManualClock
 
 
 def test_the_budget_holds_from_the_batch_that_reaches_it_until_midnight_utc() -> None:
-    clock = Clock(datetime(2030, 1, 1, 22, 0, tzinfo=UTC))
+    clock = ManualClock(datetime(2030, 1, 1, 22, 0, tzinfo=UTC))
     budget = TokenBudget(100, clock)
     budget.spent(60, clock.now)
     assert budget.resets_at() is None
