@@ -92,6 +92,23 @@ class Settings(BaseSettings):
     # Where growing waits stop growing: transient retries, and probes of a provider that is down.
     embedding_backoff_max_seconds: Annotated[float, Field(gt=0)] = 300.0
     embedding_concurrent_workers: Annotated[int, Field(ge=0, le=64)] = 1
+    # Blue/green model switches (embeddings/lifecycle.py)
+    embedding_auto_activate: bool = Field(
+        default=False,
+        description="true: a building model becomes the active one by itself once it covers every article",
+    )
+    embedding_retired_grace_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="hours a retired model stays current (writes still embed for it, so a rollback is"
+        " instant) and may not be pruned",
+    )
+    embedding_price_per_million_tokens: float | None = Field(
+        default=None,
+        ge=0,
+        description="price of a million tokens of the configured model, for the cost estimate of"
+        " `embeddings plan`",
+    )
 
     # Chunking
     chunk_size: Annotated[int, Field(ge=32, le=8192)] = 240

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from pydantic import Field
 
-from article_mcp.config import Settings
 from article_mcp.db.pool import Connection
 from article_mcp.db.rows import Frozen, fetch_one
 from article_mcp.db.sql import Queries
@@ -141,27 +140,3 @@ async def backfill_runs(conn: Connection, *, limit: int = 10) -> list[BackfillRu
 async def coverage(conn: Connection) -> list[ModelCoverage]:
     """Articles and chunks with vectors, per model."""
     return [ModelCoverage(**row) for row in await conn.fetch(QUERIES["coverage"])]
-
-
-class EmbeddingsStatus(Frozen):
-    """Coverage per model, what the active model still lacks, and the latest backfills."""
-
-    active_model: str = Field(description="provider/model the settings select")
-    active_model_id: int | None = Field(description="None until the model is registered (first use)")
-    models: list[ModelCoverage]
-    plan: BackfillPlan | None = Field(description="what a backfill of the active model would queue")
-    backfill_runs: list[BackfillRun]
-
-
-async def embeddings_status(conn: Connection, settings: Settings) -> EmbeddingsStatus:
-    """Read-only: the active model is looked up, never registered, here."""
-    models = await coverage(conn)
-    provider, name = settings.embedding_provider, settings.embedding_model_name
-    active = next((m.model_id for m in models if (m.provider, m.name) == (provider, name)), None)
-    return EmbeddingsStatus(
-        active_model=f"{provider}/{name}",
-        active_model_id=active,
-        models=models,
-        plan=None if active is None else await plan(conn, active),
-        backfill_runs=await backfill_runs(conn),
-    )

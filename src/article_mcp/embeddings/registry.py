@@ -1,5 +1,6 @@
-"""The registry of embedding models: one row per (provider, model), its dimension learned from
-the model itself, and a partial HNSW index per model built when the dimension is known.
+"""The registry of embedding models: one row per model identity (`ModelIdentity`), its state
+(building, active, retired: see lifecycle.py), what rebuilds its provider, its dimension learned
+from the model itself, and a partial HNSW index per model built when the dimension is known.
 
 Vectors of every model share `chunk_embeddings.embedding` (an untyped `vector`); each model's
 index is on `embedding::vector(<dims>)` WHERE `model_id = <id>`, so searches must use that
@@ -10,14 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from article_mcp.config import Settings
 from article_mcp.db.sql import Queries
 from article_mcp.embeddings.providers.base import EmbeddingProvider
-from article_mcp.errors import PermanentProviderError
+from article_mcp.errors import InvalidInputError, PermanentProviderError
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -54,6 +55,31 @@ class HnswOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelIdentity:
+    """What tells one model's vectors from another's: the key of its registry row.
+
+    Whatever changes the vectors of the same texts belongs here (and in the `ensure_model`
+    query), so that changing it is a model change, a blue/green switch, never two kinds of
+    vectors under one model.
+    """
+
+    provider: str
+    name: str
+
+    @classmethod
+    def configured(cls, settings: Settings) -> ModelIdentity:
+        """The identity of the model the settings select."""
+        return cls(settings.embedding_provider, settings.embedding_model_name)
+
+    def params(self) -> tuple[str, ...]:
+        """The identity as the registry queries take it: their first parameters, in this order."""
+        return (self.provider, self.name)
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class ModelRecord:
     """A registered embedding model; `dimensions` is None until learned."""
 
@@ -63,6 +89,43 @@ class ModelRecord:
     dimensions: int | None
     # How its index is built once the dimension is known.
     hnsw: HnswOptions = HnswOptions()
+    state: str = "active"
+    # The base URL its provider was configured with (None for the local provider).
+    base_url: str | None = None
+
+    @property
+    def identity(self) -> ModelIdentity:
+        """The model's identity."""
+        return ModelIdentity(self.provider, self.name)
+
+
+def record_of(row: asyncpg.Record, hnsw: HnswOptions | None = None) -> ModelRecord:
+    """The record of a registry row (the columns of the `ensure_model` query)."""
+    return ModelRecord(
+        row["id"],
+        row["provider"],
+        row["name"],
+        row["dimensions"],
+        hnsw or HnswOptions(),
+        row["state"],
+        row["base_url"],
+    )
+
+
+def base_url_of(settings: Settings) -> str | None:
+    """The base URL the settings give the configured provider (None for the local one)."""
+    return {"ollama": settings.ollama_base_url, "openai": settings.openai_base_url}.get(
+        settings.embedding_provider
+    )
+
+
+def settings_for(settings: Settings, model: ModelRecord) -> Settings:
+    """The settings that rebuild `model`'s provider: provider, model and base URL from its row,
+    everything else (the API key included, which no row keeps) from `settings`."""
+    update: dict[str, Any] = {"embedding_provider": model.provider, "embedding_model": model.name}
+    if model.base_url is not None and model.provider in ("ollama", "openai"):
+        update[f"{model.provider}_base_url"] = model.base_url
+    return settings.model_copy(update=update)
 
 
 def hnsw_index_name(model_id: int) -> str:
@@ -71,23 +134,58 @@ def hnsw_index_name(model_id: int) -> str:
 
 
 async def ensure_model(
-    conn: Connection, provider: EmbeddingProvider, name: str, *, hnsw: HnswOptions | None = None
+    conn: Connection,
+    provider: EmbeddingProvider,
+    name: str,
+    *,
+    hnsw: HnswOptions | None = None,
+    base_url: str | None = None,
 ) -> ModelRecord:
-    """The record of `provider`'s model `name`, registered if new; rebuilds a missing index."""
-    row = None
-    # Two processes registering the same model at once: the loser's statement may see
-    # neither its own insert nor the winner's row; the second try sees the row.
-    for _ in range(2):
-        row = await conn.fetchrow(QUERIES["ensure_model"], provider.name, name)
-        if row is not None:
-            break
+    """The record of `provider`'s model `name`, registered if new; rebuilds a missing index.
+
+    A new model is `active` when no model is, else `building` (search keeps the active one).
+    `base_url`, when given, is recorded as where its provider is reached from now on.
+    """
+    identity = ModelIdentity(provider.name, name)
+    # Under the lock of state changes: two first models registered at once would both be active.
+    async with conn.transaction():
+        await conn.execute(QUERIES["lock_states"])
+        row = await conn.fetchrow(QUERIES["ensure_model"], *identity.params(), base_url)
     assert row is not None, "a registered model must be readable"
-    model = ModelRecord(row["id"], row["provider"], row["name"], row["dimensions"], hnsw or HnswOptions())
+    model = record_of(row, hnsw)
     if model.dimensions is not None and not await _index_exists(conn, model.id):
         async with conn.transaction():
             await conn.execute(QUERIES["lock_model"], model.id)
             await _create_index(conn, model, model.dimensions)
     return model
+
+
+async def active_model(conn: Connection) -> ModelRecord | None:
+    """The model search uses, None before any model is registered."""
+    row = await conn.fetchrow(QUERIES["active_model"])
+    return None if row is None else record_of(row)
+
+
+async def live_models(conn: Connection) -> list[ModelRecord]:
+    """The models writes embed for (active, building, retired within their grace), active first."""
+    return [record_of(row) for row in await conn.fetch(QUERIES["live_models"])]
+
+
+async def all_models(conn: Connection) -> list[ModelRecord]:
+    """Every registered model, in id order."""
+    return [record_of(row) for row in await conn.fetch(QUERIES["all_models"])]
+
+
+async def find_model(conn: Connection, wanted: str) -> ModelRecord:
+    """The registered model named `wanted` (`provider/model`, or a model name only one provider
+    has); InvalidInputError naming MODEL otherwise."""
+    models = await all_models(conn)
+    found = [m for m in models if wanted in (str(m.identity), m.name)]
+    if len(found) == 1:
+        return found[0]
+    known = ", ".join(str(m.identity) for m in models) or "none yet"
+    rule = "names more than one model: write it as provider/model" if found else "is not a registered model"
+    raise InvalidInputError("MODEL", f"{wanted!r} {rule} (registered: {known})")
 
 
 async def record_dimensions(conn: Connection, model: ModelRecord, dims: int) -> ModelRecord:
@@ -146,6 +244,14 @@ async def learn_dimensions(db: Database, provider: EmbeddingProvider, model: Mod
     dims = await probe_dimensions(provider)
     async with db.pool.acquire() as conn:
         return await record_dimensions(conn, model, dims)
+
+
+async def ensure_index(conn: Connection, model: ModelRecord) -> None:
+    """Build the model's index if its dimension is known and the index is missing."""
+    dims = await recorded_dimensions(conn, model.id)
+    if dims is not None:
+        await conn.execute(QUERIES["lock_model"], model.id)
+        await _create_index(conn, model, dims)
 
 
 async def _index_exists(conn: Connection, model_id: int) -> bool:

@@ -1,14 +1,45 @@
+-- name: lock_states
+-- Serialise registrations and state changes of models, until commit: one active model at a time.
+SELECT pg_advisory_xact_lock(hashtext('article_mcp.embedding_model_states'));
+
 -- name: ensure_model
--- The model $2 of provider $1, registered if new.
+-- The model of identity ($1 provider, $2 name), registered if new: active when no model is,
+-- else building. Base URL $3, when not NULL, is recorded as where its provider is now.
 WITH inserted AS (
-    INSERT INTO embedding_models (provider, name) VALUES ($1, $2)
+    INSERT INTO embedding_models (provider, name, base_url, state, activated_at)
+    SELECT $1, $2, $3, s.state, CASE WHEN s.state = 'active' THEN now() END
+    FROM (
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM embedding_models WHERE state = 'active')
+                    THEN 'building' ELSE 'active' END AS state
+    ) AS s
     ON CONFLICT (provider, name) DO NOTHING
-    RETURNING id, provider, name, dimensions
+    RETURNING id, provider, name, dimensions, state, base_url
+), moved AS (
+    UPDATE embedding_models SET base_url = $3
+    WHERE provider = $1 AND name = $2 AND $3::text IS NOT NULL AND base_url IS DISTINCT FROM $3
+    RETURNING id, provider, name, dimensions, state, base_url
 )
-SELECT id, provider, name, dimensions FROM inserted
+SELECT id, provider, name, dimensions, state, base_url FROM inserted
 UNION ALL
-SELECT id, provider, name, dimensions FROM embedding_models WHERE provider = $1 AND name = $2
+SELECT id, provider, name, dimensions, state, base_url FROM moved
+UNION ALL
+SELECT id, provider, name, dimensions, state, base_url FROM embedding_models
+WHERE provider = $1 AND name = $2 AND NOT EXISTS (SELECT 1 FROM moved)
 LIMIT 1;
+
+-- name: active_model
+-- The active model.
+SELECT id, provider, name, dimensions, state, base_url FROM embedding_models WHERE state = 'active';
+
+-- name: live_models
+-- The models writes embed for (the view live_embedding_models), the active one first.
+SELECT m.id, m.provider, m.name, m.dimensions, m.state, m.base_url
+FROM embedding_models m JOIN live_embedding_models l ON l.id = m.id
+ORDER BY m.state = 'active' DESC, m.id;
+
+-- name: all_models
+-- Every registered model.
+SELECT id, provider, name, dimensions, state, base_url FROM embedding_models ORDER BY id;
 
 -- name: lock_model
 -- Serialise the recording of model $1's dimension and the building of its index, until commit.

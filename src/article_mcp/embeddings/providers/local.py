@@ -128,9 +128,20 @@ class LocalProvider:
         vectors = await anyio.to_thread.run_sync(encode, model, list(texts), limiter=self._threads)
         return EmbeddingBatch(vectors=vectors)
 
+    async def count_tokens(self, texts: Sequence[str]) -> int:
+        """The tokens the model's own tokenizer makes of `texts`, truncated as `embed` truncates."""
+        model = await self.loaded()
+        return await anyio.to_thread.run_sync(count_model_tokens, model, list(texts), limiter=self._threads)
+
     async def aclose(self) -> None:
         """Let the model go."""
         self._model = None
+
+
+def count_model_tokens(model: Any, texts: list[str]) -> int:
+    """Tokens of `texts` by the model's tokenizer, special tokens included, cut at its window."""
+    window = model.max_seq_length
+    return sum(min(len(ids), window) for ids in model.tokenizer(texts)["input_ids"]) if texts else 0
 
 
 def encode(model: Any, texts: list[str]) -> list[list[float]]:
