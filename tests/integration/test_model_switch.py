@@ -6,7 +6,8 @@ prune, prune removes the old vectors and index; and `embeddings plan` foresaw th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,18 @@ def server() -> AsyncIterator[FakeEmbeddingServer]:
 
 def settings_for(database_url: str, server: FakeEmbeddingServer, tmp_path: Path, model: str) -> Settings:
     return worker_settings(database_url, server, embedding_model=model, article_mcp_data_dir=tmp_path)
+
+
+@asynccontextmanager
+async def embedded(settings: Settings, articles: Iterable[int]) -> AsyncIterator[Runtime]:
+    """A runtime with its worker pools running, the articles written and embedded."""
+    async with open_runtime(settings) as runtime, anyio.create_task_group() as tg:
+        await tg.start(run_pools, settings, runtime.db, runtime.embeddings)
+        for i in articles:
+            await runtime.services.articles.create(*article(i))
+        await wait_until(lambda: settled(runtime.db))
+        yield runtime
+        tg.cancel_scope.cancel()
 
 
 async def model_named(db: Database, name: str) -> ModelRecord:
@@ -109,14 +122,9 @@ class Searches:
 async def test_a_switch_to_a_larger_model_keeps_search_working_and_rolls_back_until_prune(
     database_url: str, server: FakeEmbeddingServer, tmp_path: Path
 ) -> None:
-    old_settings = settings_for(database_url, server, tmp_path, OLD)
     # Before: the old model active and complete.
-    async with open_runtime(old_settings) as runtime, anyio.create_task_group() as tg:
-        await tg.start(run_pools, old_settings, runtime.db, runtime.embeddings)
-        for i in range(16):
-            await runtime.services.articles.create(*article(i))
-        await wait_until(lambda: settled(runtime.db))
-        tg.cancel_scope.cancel()
+    async with embedded(settings_for(database_url, server, tmp_path, OLD), range(16)):
+        pass
 
     new_settings = settings_for(database_url, server, tmp_path, NEW)
     searches = Searches()
@@ -203,10 +211,7 @@ async def test_a_model_that_changes_dimension_under_its_name_fails_its_tasks_and
     database_url: str, server: FakeEmbeddingServer, tmp_path: Path
 ) -> None:
     settings = settings_for(database_url, server, tmp_path, OLD)
-    async with open_runtime(settings) as runtime, anyio.create_task_group() as tg:
-        await tg.start(run_pools, settings, runtime.db, runtime.embeddings)
-        await runtime.services.articles.create(*article(1))
-        await wait_until(lambda: settled(runtime.db))
+    async with embedded(settings, [1]) as runtime:
         # The same name now serves another model.
         server.model_dimensions[OLD] = 40
         written = await runtime.services.articles.create(*article(2))
@@ -234,4 +239,28 @@ async def test_a_model_that_changes_dimension_under_its_name_fails_its_tasks_and
         # Search does not fail on it: hybrid answers from full text and says why.
         response = await runtime.services.search.search(SearchRequest(query="river stone", mode="hybrid"))
         assert response.fallback and response.notice and "40-dimensional" in response.notice
-        tg.cancel_scope.cancel()
+
+
+async def test_auto_activate_switches_once_the_building_model_covers_every_article(
+    database_url: str, server: FakeEmbeddingServer, tmp_path: Path
+) -> None:
+    async with embedded(settings_for(database_url, server, tmp_path, OLD), range(4)):
+        pass
+    settings = settings_for(database_url, server, tmp_path, NEW).model_copy(
+        update={"embedding_auto_activate": True}
+    )
+    async with embedded(settings, range(4, 6)) as runtime:
+        new = await model_named(runtime.db, NEW)
+        assert new.state == "building"
+        async with runtime.db.pool.acquire() as conn:
+            ids = await backfill.articles_needing_vectors(conn, new.id)
+            await backfill.enqueue_backfill(
+                conn, new.id, ids, priority="low", batch_size=10, max_attempts=3, run_id="auto"
+            )
+
+        async def active() -> bool:
+            return (await model_named(runtime.db, NEW)).state == "active"
+
+        await wait_until(active)
+        assert await missing(runtime.db, NEW) == 0
+        assert (await model_named(runtime.db, OLD)).state == "retired"
