@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import anyio
 from rich.console import Console
 
+from article_mcp import __version__
 from article_mcp.cli import articles as articles_commands
 from article_mcp.cli import check as check_commands
 from article_mcp.cli import db as db_commands
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="article-mcp",
         description="MCP server for markdown articles with embeddings kept current by a durable queue.",
     )
+    parser.add_argument("--version", action="version", version=f"article-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(commands)
