@@ -111,8 +111,9 @@ class Settings(BaseSettings):
     embedding_price_per_million_tokens: float | None = Field(
         default=None,
         ge=0,
-        description="What a million tokens of the configured model cost, recorded with the model;"
-        " unset: the price recorded before (none: no cost is shown).",
+        description="What a million tokens of the configured model cost, recorded with the model"
+        " (for the costs shown and `embeddings plan`'s estimate); unset: the price recorded before"
+        " (none: no cost is shown).",
     )
     embedding_daily_token_budget: NonNegativeInt = Field(
         default=0,
@@ -170,6 +171,18 @@ class Settings(BaseSettings):
     )
     embedding_concurrent_workers: int = Field(
         1, ge=0, le=64, description="workers in each `serve` or `worker` process (0: `serve` runs none)"
+    )
+    # Blue/green model switches (embeddings/lifecycle.py)
+    embedding_auto_activate: bool = Field(
+        False,
+        description="`true`: a building model becomes the active one by itself once it covers every"
+        " article (see Switching models)",
+    )
+    embedding_retired_grace_hours: float = Field(
+        24.0,
+        ge=0,
+        description="hours a retired model stays current (writes still embed for it, so a rollback is"
+        " instant) and may not be pruned",
     )
 
     # Chunking

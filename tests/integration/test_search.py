@@ -16,6 +16,7 @@ import pytest
 from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database, create_pool
+from article_mcp.embeddings import lifecycle
 from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvider, Purpose
 from article_mcp.embeddings.registry import ModelRecord, ensure_model, record_dimensions
@@ -344,11 +345,15 @@ async def test_only_vectors_of_the_active_model_take_part(library: Library) -> N
         )
     response = await library.search(query, mode="semantic")
     assert all(hit.semantic_score is not None and hit.semantic_score < 0.9 for hit in response.results)
+    # A server configured for the other model still searches the active one: the database decides.
     other_service = SearchService(library.settings, library.db, library.provider, other)
-    assert (
-        slugs_of(await other_service.search(SearchRequest(query=query, mode="semantic")))[0]
-        == (library.slugs["Growing tomatoes on a balcony"])
-    )
+    request = SearchRequest(query=query, mode="semantic")
+    assert (await other_service.search(request)).model == library.model.name
+    async with library.db.pool.acquire() as conn:
+        await lifecycle.activate(conn, other, force=True, grace_hours=1)
+    switched = await other_service.search(request)
+    assert switched.model == "another-model"
+    assert slugs_of(switched)[0] == library.slugs["Growing tomatoes on a balcony"]
 
 
 async def test_a_paragraph_long_query_is_embedded_as_far_as_the_window_allows(shared: Library) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database
-from article_mcp.embeddings.backfill import embeddings_status
+from article_mcp.embeddings.status import embeddings_status
 from article_mcp.queue.health import HealthReport, queue_health
 from article_mcp.queue.reports import queue_metrics
 from tests.support.clocks import ManualClock

@@ -21,6 +21,7 @@ scripted per request, first in first out, whatever the endpoint:
     server.wrong_length(7)                  vectors of another length
     server.models = {"nomic-embed-text"}    any other model is unknown (404)
     server.dimensions = 32                  the model "changed": every later vector has 32 values
+    server.model_dimensions = {"m": 48}     model "m" answers 48 values (others: `dimensions`)
     server.down = True                      an outage: every request is cut off unanswered
     server.poison = "word"                  any request with a text containing it gets HTTP 500
 
@@ -98,6 +99,8 @@ class FakeEmbeddingServer:
         self, *, dimensions: int = DEFAULT_DIMENSIONS, api_key: str | None = DEFAULT_API_KEY, port: int = 0
     ) -> None:
         self.dimensions = dimensions
+        # Models whose vectors have a length of their own (two models on one server).
+        self.model_dimensions: dict[str, int] = {}
         self.api_key = api_key
         # None: every model name is known.
         self.models: set[str] | None = None
@@ -292,7 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif (problem := self._refusal(openai, request.get("model"))) is not None:
             self._error(openai, *problem)
         else:
-            self._answer(openai, request.get("model"), inputs, fault.vector_length or self.fake.dimensions)
+            model = request.get("model")
+            dimensions = self.fake.model_dimensions.get(str(model), self.fake.dimensions)
+            self._answer(openai, model, inputs, fault.vector_length or dimensions)
 
     def _refusal(self, openai: bool, model: Any) -> tuple[int, str, str | None, dict[str, str]] | None:
         key = self.fake.api_key

@@ -20,7 +20,7 @@ from article_mcp.passages.chunking import embed_text
 from article_mcp.worker.budget import Clock, utc_now
 from article_mcp.worker.runs import run_pool
 from tests.conftest import make_settings
-from tests.support.fake_providers import FakeEmbeddingServer, fake_vector
+from tests.support.fake_providers import DEFAULT_DIMENSIONS, FakeEmbeddingServer, fake_vector
 from tests.support.queue_writes import CHUNK_OVERLAP, CHUNK_SIZE
 
 # Generous bound on waiting for the queue to settle: a hang fails the test, speed never does.
@@ -83,7 +83,9 @@ async def queue_drained(conn: asyncpg.Connection) -> bool:
     return live == 0
 
 
-async def wrong_or_missing_vectors(conn: asyncpg.Connection, model_id: int) -> list[str]:
+async def wrong_or_missing_vectors(
+    conn: asyncpg.Connection, model_id: int, *, dimensions: int = DEFAULT_DIMENSIONS
+) -> list[str]:
     """Current chunks whose vector is absent or is not the vector of their own embed text (as
     the model got it: its document prefix first)."""
     prefix = await conn.fetchval("SELECT document_prefix FROM embedding_models WHERE id = $1", model_id)
@@ -99,7 +101,7 @@ async def wrong_or_missing_vectors(conn: asyncpg.Connection, model_id: int) -> l
         if row["embedding"] is None:
             problems.append(f"missing: {text!r}")
             continue
-        expected = fake_vector(prefix + text)
+        expected = fake_vector(prefix + text, dimensions)
         stored = row["embedding"].to_list()
         if len(stored) != len(expected) or any(
             abs(a - b) > 1e-5 for a, b in zip(stored, expected, strict=True)

@@ -60,13 +60,15 @@ async def queue_and_store(
     source: str,
     priority: tasks.Priority = "normal",
 ) -> list[int]:
-    """Queue the embedding of `queue_ids` (when a model embeds), then replace the articles'
-    passages; return the tasks queued."""
+    """Queue the embedding of `queue_ids` (when a model embeds: `model_id` is the active one),
+    for every model writes embed for, then replace the articles' passages; return the tasks
+    queued, each article's task for the active model first."""
     task_ids: list[int] = []
     if model_id is not None and queue_ids:
         attempts = tasks.max_attempts(settings.embedding_max_retries)
+        # While a model builds, writes embed for it too: only the enqueue grows, by a row.
         task_ids = await tasks.enqueue(
-            conn, list(queue_ids), model_id, priority=priority, source=source, max_attempts=attempts
+            conn, list(queue_ids), None, priority=priority, source=source, max_attempts=attempts
         )
     # Last: it locks the corpus statistics row, which every write needs, until the commit.
     await store.replace_many(conn, articles, text_search_config=settings.text_search_config)

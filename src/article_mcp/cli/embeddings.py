@@ -9,34 +9,40 @@ from typing import Any
 import asyncpg
 from rich.table import Table
 
+from article_mcp.cli import embedding_models
 from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
+from article_mcp.cli.embedding_models import configured_model
 from article_mcp.cli.operator import (
     add_bulk_flags,
     add_json_flag,
     confirm,
     connection,
+    duration,
     facts,
     progress_bar,
     read_command,
 )
 from article_mcp.cli.token_views import show_tokens
-from article_mcp.config import Settings
 from article_mcp.embeddings import backfill
-from article_mcp.embeddings.backfill import BackfillPlan, EmbeddingsStatus
-from article_mcp.embeddings.providers import create_provider
-from article_mcp.embeddings.registry import ModelRecord, configured_model
-from article_mcp.errors import ConfigError
+from article_mcp.embeddings.backfill import BackfillPlan
+from article_mcp.embeddings.registry import ModelRecord
+from article_mcp.embeddings.status import EmbeddingsStatus, embeddings_status
 from article_mcp.queue import tasks
 
 
 def register(commands: Any) -> None:
     """Add the `embeddings` command group."""
-    group = commands.add_parser("embeddings", help="coverage per model; backfill existing articles")
+    group = commands.add_parser(
+        "embeddings", help="models, their coverage and the switch between them; backfill existing articles"
+    )
     sub = group.add_subparsers(dest="embeddings_command", required=True, metavar="SUBCOMMAND")
 
-    p = sub.add_parser("status", help="articles and chunks with vectors, per model; past backfills")
+    p = sub.add_parser(
+        "status", help="each model's state, coverage, time to completion and failures; past backfills"
+    )
     add_json_flag(p)
-    p.set_defaults(handler=read_command(lambda conn, _, s: backfill.embeddings_status(conn, s), show_status))
+    p.set_defaults(handler=read_command(lambda conn, _, s: embeddings_status(conn, s), show_status))
+    embedding_models.register(sub)
 
     p = sub.add_parser(
         "backfill",
@@ -55,23 +61,10 @@ def register(commands: Any) -> None:
     r.set_defaults(handler=rollback_command)
 
 
-async def active_model(conn: asyncpg.Connection, settings: Settings) -> ModelRecord:
-    """The model the settings select, registered if new (as `serve` does at start)."""
-    if not settings.semantic_search_enabled:
-        raise ConfigError(
-            "SEMANTIC_SEARCH_ENABLED is false: nothing is embedded, so there is nothing to backfill"
-        )
-    provider = create_provider(settings)
-    try:
-        return await configured_model(conn, provider, settings)
-    finally:
-        await provider.aclose()
-
-
 async def backfill_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Count what lacks vectors, confirm, and queue it with a progress bar."""
     async with connection(ctx.settings) as conn:
-        model = await active_model(conn, ctx.settings)
+        model = await configured_model(conn, ctx.settings)
         plan = await backfill.plan(conn, model.id)
         if not args.json:
             show_plan(ctx, plan, f"{model.provider}/{model.name}")
@@ -147,16 +140,41 @@ def show_plan(ctx: CommandContext, plan: BackfillPlan, model: str) -> None:
 
 
 def show_status(ctx: CommandContext, status: EmbeddingsStatus) -> None:
-    """Coverage per model, the active model's gaps, past backfills."""
-    table = Table("model", "dims", "state", "articles embedded", "chunks embedded", title="Coverage by model")
+    """Each model's state and coverage, the active model's gaps, past backfills."""
+    table = Table(
+        "model",
+        "dims",
+        "state",
+        "articles embedded",
+        "chunks embedded",
+        "queued",
+        "ETA",
+        "failures",
+        title="Models",
+    )
     for m in status.models:
-        name = f"{m.provider}/{m.name}" + (" (active)" if m.model_id == status.active_model_id else "")
+        name = f"{m.provider}/{m.name}" + (" (configured)" if m.configured else "")
         articles, chunks = _share(m.articles_embedded, m.articles), _share(m.chunks_embedded, m.chunks)
-        table.add_row(name, str(m.dimensions or "?"), m.state, articles, chunks)
+        failures = f"{m.failed_last_day}: {m.failure_reason}" if m.failed_last_day else "-"
+        state = (
+            m.state
+            if m.keep_warm_until is None
+            else f"{m.state} (kept current until {m.keep_warm_until:%Y-%m-%d %H:%M})"
+        )
+        table.add_row(
+            name,
+            str(m.dimensions or "?"),
+            state,
+            articles,
+            chunks,
+            str(m.queued),
+            duration(m.eta_seconds),
+            failures,
+        )
     ctx.console.print(table if status.models else "no embedding model registered yet")
-    if status.plan is None:
+    if status.plan is None or status.active_model is None:
         ctx.console.print(
-            f"{status.active_model}: not registered yet (the first serve, worker or backfill does)"
+            f"{status.configured_model}: not registered yet (the first serve, worker or backfill does)"
         )
     else:
         show_plan(ctx, status.plan, status.active_model)

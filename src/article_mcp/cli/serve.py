@@ -27,7 +27,7 @@ from article_mcp.server.app import ArticleServer, create_server
 from article_mcp.server.http import MCP_PATH, SSE_PATH, check_bind_address, create_http_app
 from article_mcp.server.runtime import Runtime, open_runtime
 from article_mcp.server.stdio import serve_stdio
-from article_mcp.worker.runs import run_pool
+from article_mcp.worker.serving import run_pools
 
 log = structlog.get_logger(__name__)
 
@@ -74,12 +74,12 @@ async def serve_command(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 async def _start_worker(tg: Any, runtime: Runtime) -> None:
     settings = runtime.settings
-    if runtime.embedding is None or not settings.embedding_queue_enabled:
+    if runtime.embeddings is None or not settings.embedding_queue_enabled:
         return
     if settings.embedding_concurrent_workers == 0:
         log.info("worker_disabled", reason="EMBEDDING_CONCURRENT_WORKERS=0; run `article-mcp worker`")
         return
-    await tg.start(run_pool, settings, runtime.db, runtime.embedding.provider, runtime.embedding.model)
+    await tg.start(run_pools, settings, runtime.db, runtime.embeddings)
 
 
 async def _on_signal(action: Callable[[], object]) -> None:

@@ -17,10 +17,9 @@ import structlog
 
 from article_mcp.cli.common import EXIT_OK, EXIT_USAGE, CommandContext
 from article_mcp.db.pool import open_database
-from article_mcp.embeddings.providers import create_provider
-from article_mcp.embeddings.registry import configured_model
 from article_mcp.errors import InvalidInputError
-from article_mcp.worker.runs import SHUTDOWN_GRACE_SECONDS, run_pool
+from article_mcp.worker.runs import SHUTDOWN_GRACE_SECONDS
+from article_mcp.worker.serving import open_embeddings, run_pools
 
 log = structlog.get_logger(__name__)
 
@@ -57,21 +56,19 @@ async def worker_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     if not 1 <= workers <= 64:
         raise InvalidInputError("--workers", "must be between 1 and 64")
     settings = settings.model_copy(update={"embedding_concurrent_workers": workers})
-    async with open_database(
-        settings, migrate=True, max_size=max(settings.database_pool_size, workers + 2)
-    ) as db:
-        provider = create_provider(settings)
-        try:
-            async with db.pool.acquire() as conn:
-                model = await configured_model(conn, provider, settings)
-            log.info("worker_starting", workers=workers, model=model.name, database=db.display_dsn)
-            shutdown = anyio.Event()
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_on_signals, shutdown, tg.cancel_scope)
-                await run_pool(settings, db, provider, model, shutdown=shutdown, grace=args.grace)
-                tg.cancel_scope.cancel()
-        finally:
-            await provider.aclose()
+    # A pool per live model (two while a model builds): connections for each.
+    size = max(settings.database_pool_size, 2 * workers + 3)
+    async with (
+        open_database(settings, migrate=True, max_size=size) as db,
+        open_embeddings(settings, db) as embeddings,
+    ):
+        models = [str(e.model.identity) for e in embeddings.all]
+        log.info("worker_starting", workers=workers, models=models, database=db.display_dsn)
+        shutdown = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_on_signals, shutdown, tg.cancel_scope)
+            await run_pools(settings, db, embeddings, shutdown=shutdown, grace=args.grace)
+            tg.cancel_scope.cancel()
     log.info("worker_stopped")
     return EXIT_OK
 

@@ -16,13 +16,11 @@ from datetime import UTC, datetime
 
 from pydantic import Field
 
-from article_mcp.config import Settings
 from article_mcp.db.pool import Connection
 from article_mcp.db.rows import Frozen, fetch_one
 from article_mcp.db.sql import Queries
 from article_mcp.errors import InvalidInputError
 from article_mcp.queue.tasks import Priority, enqueue
-from article_mcp.queue.usage import ModelTokens, model_tokens
 
 QUERIES = Queries("article_mcp.embeddings", "backfill.sql")
 
@@ -144,36 +142,3 @@ async def backfill_runs(conn: Connection, *, limit: int = 10) -> list[BackfillRu
 async def coverage(conn: Connection) -> list[ModelCoverage]:
     """Articles and chunks with vectors, per model."""
     return [ModelCoverage(**row) for row in await conn.fetch(QUERIES["coverage"])]
-
-
-class EmbeddingsStatus(Frozen):
-    """Coverage per model, what the active model still lacks, and the latest backfills."""
-
-    active_model: str = Field(description="provider/model the settings select")
-    active_model_id: int | None = Field(description="None until the model is registered (first use)")
-    models: list[ModelCoverage]
-    plan: BackfillPlan | None = Field(description="what a backfill of the active model would queue")
-    backfill_runs: list[BackfillRun]
-    tokens: list[ModelTokens] = Field(
-        description="tokens per model this hour, today and in 24 hours, and cost"
-    )
-
-
-async def embeddings_status(conn: Connection, settings: Settings) -> EmbeddingsStatus:
-    """Read-only: the active model is looked up, never registered, here."""
-    models = await coverage(conn)
-    provider, name = settings.embedding_provider, settings.embedding_model_name
-    prefixes = settings.instruction_prefixes()
-    selected = (provider, name, prefixes.query.text, prefixes.document.text)
-    active = next(
-        (m.model_id for m in models if (m.provider, m.name, m.query_prefix, m.document_prefix) == selected),
-        None,
-    )
-    return EmbeddingsStatus(
-        active_model=f"{provider}/{name}",
-        active_model_id=active,
-        models=models,
-        plan=None if active is None else await plan(conn, active),
-        backfill_runs=await backfill_runs(conn),
-        tokens=await model_tokens(conn),
-    )

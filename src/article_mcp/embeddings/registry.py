@@ -1,7 +1,9 @@
-"""The registry of embedding models: one row per (provider, model, query prefix, document
-prefix), its dimension learned from the model itself, and a partial HNSW index per model
-built when the dimension is known. A prefix changes what the vectors mean, so another prefix
-is another model, never vectors of two kinds in one index.
+"""The registry of embedding models: one row per model identity (`ModelIdentity`: provider,
+model, query prefix, document prefix), its state (building, active, retired: see
+lifecycle.py), what rebuilds its provider, its price, its dimension learned from the model
+itself, and a partial HNSW index per model built when the dimension is known. A prefix changes
+what the vectors mean, so another prefix is another model, never vectors of two kinds in one
+index.
 
 Vectors of every model share `chunk_embeddings.embedding` (an untyped `vector`); each model's
 index is on `embedding::vector(<dims>)` WHERE `model_id = <id>`, so searches must use that
@@ -12,14 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from article_mcp.config import Settings
 from article_mcp.db.sql import Queries
 from article_mcp.embeddings.providers.base import EmbeddingProvider
-from article_mcp.errors import PermanentProviderError
+from article_mcp.errors import InvalidInputError, PermanentProviderError
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -56,6 +58,39 @@ class HnswOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelIdentity:
+    """What tells one model's vectors from another's: the key of its registry row.
+
+    Whatever changes the vectors of the same texts belongs here (and in the `ensure_model`
+    query), so that changing it is a model change, a blue/green switch, never two kinds of
+    vectors under one model.
+    """
+
+    provider: str
+    name: str
+    query_prefix: str = ""
+    document_prefix: str = ""
+
+    @classmethod
+    def configured(cls, settings: Settings) -> ModelIdentity:
+        """The identity of the model the settings select, with the prefixes in effect."""
+        prefixes = settings.instruction_prefixes()
+        return cls(
+            settings.embedding_provider,
+            settings.embedding_model_name,
+            prefixes.query.text,
+            prefixes.document.text,
+        )
+
+    def params(self) -> tuple[str, ...]:
+        """The identity as the registry queries take it: their first parameters, in this order."""
+        return (self.provider, self.name, self.query_prefix, self.document_prefix)
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
 class ModelRecord:
     """A registered embedding model; `dimensions` is None until learned."""
 
@@ -65,10 +100,57 @@ class ModelRecord:
     dimensions: int | None
     # How its index is built once the dimension is known.
     hnsw: HnswOptions = HnswOptions()
+    state: str = "active"
+    # The base URL its provider was configured with (None for the local provider).
+    base_url: str | None = None
     query_prefix: str = ""
     document_prefix: str = ""
     # EMBEDDING_PRICE_PER_MILLION_TOKENS as recorded for the model (None: unknown).
     price_per_million_tokens: float | None = None
+
+    @property
+    def identity(self) -> ModelIdentity:
+        """The model's identity."""
+        return ModelIdentity(self.provider, self.name, self.query_prefix, self.document_prefix)
+
+
+def record_of(row: asyncpg.Record, hnsw: HnswOptions | None = None) -> ModelRecord:
+    """The record of a registry row (the columns of the `ensure_model` query)."""
+    price = row["price_per_million_tokens"]
+    return ModelRecord(
+        row["id"],
+        row["provider"],
+        row["name"],
+        row["dimensions"],
+        hnsw or HnswOptions(),
+        row["state"],
+        row["base_url"],
+        query_prefix=row["query_prefix"],
+        document_prefix=row["document_prefix"],
+        price_per_million_tokens=None if price is None else float(price),
+    )
+
+
+def base_url_of(settings: Settings) -> str | None:
+    """The base URL the settings give the configured provider (None for the local one)."""
+    return {"ollama": settings.ollama_base_url, "openai": settings.openai_base_url}.get(
+        settings.embedding_provider
+    )
+
+
+def settings_for(settings: Settings, model: ModelRecord) -> Settings:
+    """The settings that rebuild `model`'s provider: provider, model, prefixes and base URL from its row,
+    everything else (the API key included, which no row keeps) from `settings`."""
+    update: dict[str, Any] = {
+        "embedding_provider": model.provider,
+        "embedding_model": model.name,
+        # The row's own prefixes, never the settings' (they may be the new model's).
+        "embedding_query_prefix": model.query_prefix,
+        "embedding_document_prefix": model.document_prefix,
+    }
+    if model.base_url is not None and model.provider in ("ollama", "openai"):
+        update[f"{model.provider}_base_url"] = model.base_url
+    return settings.model_copy(update=update)
 
 
 def hnsw_index_name(model_id: int) -> str:
@@ -82,30 +164,24 @@ async def ensure_model(
     name: str,
     *,
     hnsw: HnswOptions | None = None,
+    base_url: str | None = None,
     price: float | None = None,
 ) -> ModelRecord:
-    """The record of `provider`'s model `name` with the provider's prefixes, registered if new
-    (with `price` per million tokens, when given); rebuilds a missing index."""
-    row = None
-    prefixes = (provider.prefixes.query.text, provider.prefixes.document.text)
-    # Two processes registering the same model at once: the loser's statement may see
-    # neither its own insert nor the winner's row; the second try sees the row.
-    for _ in range(2):
-        row = await conn.fetchrow(QUERIES["ensure_model"], provider.name, name, *prefixes, price)
-        if row is not None:
-            break
+    """The record of `provider`'s model `name` with the provider's prefixes, registered if new;
+    rebuilds a missing index.
+
+    A new model is `active` when no model is, else `building` (search keeps the active one).
+    `base_url`, when given, is recorded as where its provider is reached from now on; `price`
+    (per million tokens), when given, as its price.
+    """
+    prefixes = provider.prefixes
+    identity = ModelIdentity(provider.name, name, prefixes.query.text, prefixes.document.text)
+    # Under the lock of state changes: two first models registered at once would both be active.
+    async with conn.transaction():
+        await conn.execute(QUERIES["lock_states"])
+        row = await conn.fetchrow(QUERIES["ensure_model"], *identity.params(), base_url, price)
     assert row is not None, "a registered model must be readable"
-    recorded_price = row["price_per_million_tokens"]
-    model = ModelRecord(
-        row["id"],
-        row["provider"],
-        row["name"],
-        row["dimensions"],
-        hnsw or HnswOptions(),
-        query_prefix=row["query_prefix"],
-        document_prefix=row["document_prefix"],
-        price_per_million_tokens=None if recorded_price is None else float(recorded_price),
-    )
+    model = record_of(row, hnsw)
     if model.dimensions is not None and not await _index_exists(conn, model.id):
         async with conn.transaction():
             await conn.execute(QUERIES["lock_model"], model.id)
@@ -121,8 +197,42 @@ async def configured_model(conn: Connection, provider: EmbeddingProvider, settin
         provider,
         settings.embedding_model_name,
         hnsw=HnswOptions.from_settings(settings),
+        base_url=base_url_of(settings),
         price=settings.embedding_price_per_million_tokens,
     )
+
+
+async def active_model(conn: Connection) -> ModelRecord | None:
+    """The model search uses, None before any model is registered."""
+    row = await conn.fetchrow(QUERIES["active_model"])
+    return None if row is None else record_of(row)
+
+
+async def live_models(conn: Connection) -> list[ModelRecord]:
+    """The models writes embed for (active, building, retired within their grace), active first."""
+    return [record_of(row) for row in await conn.fetch(QUERIES["live_models"])]
+
+
+async def all_models(conn: Connection) -> list[ModelRecord]:
+    """Every registered model, in id order."""
+    return [record_of(row) for row in await conn.fetch(QUERIES["all_models"])]
+
+
+async def find_model(conn: Connection, wanted: str) -> ModelRecord:
+    """The registered model named `wanted` (`provider/model`, a model name only one provider
+    has, or its id); InvalidInputError naming MODEL otherwise."""
+    models = await all_models(conn)
+    found = [m for m in models if wanted in (str(m.identity), m.name, str(m.id))]
+    if len(found) == 1:
+        return found[0]
+    known = ", ".join(f"{m.id}: {m.identity}" for m in models) or "none yet"
+    # Two rows of one provider/model differ in their prefixes: the id tells them apart.
+    rule = (
+        "names more than one model: write it as provider/model, or its id"
+        if found
+        else "is not a registered model"
+    )
+    raise InvalidInputError("MODEL", f"{wanted!r} {rule} (registered: {known})")
 
 
 async def record_dimensions(conn: Connection, model: ModelRecord, dims: int) -> ModelRecord:
@@ -181,6 +291,14 @@ async def learn_dimensions(db: Database, provider: EmbeddingProvider, model: Mod
     dims = await probe_dimensions(provider)
     async with db.pool.acquire() as conn:
         return await record_dimensions(conn, model, dims)
+
+
+async def ensure_index(conn: Connection, model: ModelRecord) -> None:
+    """Build the model's index if its dimension is known and the index is missing."""
+    dims = await recorded_dimensions(conn, model.id)
+    if dims is not None:
+        await conn.execute(QUERIES["lock_model"], model.id)
+        await _create_index(conn, model, dims)
 
 
 async def _index_exists(conn: Connection, model_id: int) -> bool:

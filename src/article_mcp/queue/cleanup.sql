@@ -45,7 +45,7 @@ RETURNING e.model_id, e.text_hash;
 -- written while the orphans were being removed; they are queued again.
 SELECT DISTINCT k.article_id
 FROM article_chunks k
-JOIN embedding_models m ON m.id = $1 AND m.state = 'active'
+JOIN live_embedding_models m ON m.id = $1
 WHERE k.text_hash = ANY($2::text[])
   AND NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.model_id = $1 AND e.text_hash = k.text_hash)
 ORDER BY k.article_id;

@@ -110,16 +110,18 @@ def max_attempts(max_retries: int) -> int:
 async def enqueue(
     conn: Connection,
     article_ids: Sequence[int],
-    model_id: int,
+    model_id: int | None,
     *,
     priority: Priority = "normal",
     source: str = "write",
     max_attempts: int,
 ) -> list[int]:
-    """Queue embeddings of these articles (merging into pending tasks); wake workers at commit.
+    """Queue embeddings of these articles with `model_id`, or with every model writes embed for
+    when None (the active one, those building, those retired within their grace); merges into
+    pending tasks and wakes workers at commit.
 
     Call it in the transaction that writes the articles. Articles marked no_rag are skipped.
-    Returns the task ids, in article id order.
+    Returns the task ids in article id order, each article's task for the active model first.
     """
     if not article_ids:
         return []

@@ -6,21 +6,27 @@
 -- tasks (task_ids) for completions.
 
 -- name: enqueue
--- Queue an embedding of articles $1 (no_rag ones skipped) with model $2 at priority $3, with
--- $4 attempts, created by $5. An article that already has a pending task for the model merges
--- into it: the higher priority, the newer version and the earlier schedule win, attempts start
--- over when the version grew, and a write's source wins over a backfill's (so a backfill
--- rollback never cancels a write). Wakes the workers (NOTIFY at commit). Returns the task ids.
+-- Queue an embedding of articles $1 (no_rag ones skipped) with model $2 (every model writes
+-- embed for, live_embedding_models, when NULL) at priority $3, with $4 attempts, created by $5.
+-- An article that already has a pending task for the model merges into it: the higher
+-- priority, the newer version and the earlier schedule win, attempts start over when the
+-- version grew, and a write's source wins over a backfill's (so a backfill rollback never
+-- cancels a write). Wakes the workers (NOTIFY at commit). Returns the task ids by article, the
+-- active model's task first.
 WITH wanted AS (
     SELECT a.id, a.version
     FROM articles a
     WHERE a.id = ANY($1::bigint[]) AND NOT a.no_rag
     ORDER BY a.id
+), models AS (
+    SELECT m.id, m.state = 'active' AS active
+    FROM embedding_models m
+    WHERE m.id = $2::integer OR ($2::integer IS NULL AND m.id IN (SELECT id FROM live_embedding_models))
 ), upserted AS (
     INSERT INTO embedding_tasks AS t (article_id, model_id, article_version, priority, max_attempts, source)
-    SELECT w.id, $2, w.version, $3::task_priority, $4, $5
-    FROM wanted w
-    ORDER BY w.id
+    SELECT w.id, m.id, w.version, $3::task_priority, $4, $5
+    FROM wanted w CROSS JOIN models m
+    ORDER BY w.id, m.id
     ON CONFLICT (article_id, model_id) WHERE status = 'pending' DO UPDATE
     SET priority = LEAST(t.priority, EXCLUDED.priority),
         article_version = GREATEST(t.article_version, EXCLUDED.article_version),
@@ -31,12 +37,13 @@ WITH wanted AS (
         error_kind = NULL,
         error_message = NULL,
         updated_at = now()
-    RETURNING t.id, t.article_id
+    RETURNING t.id, t.article_id, t.model_id
 )
 SELECT u.id
 FROM upserted u
-CROSS JOIN (SELECT pg_notify('embedding_tasks', $2::text)) AS wake
-ORDER BY u.article_id;
+JOIN models m ON m.id = u.model_id
+CROSS JOIN (SELECT pg_notify('embedding_tasks', coalesce($2::text, ''))) AS wake
+ORDER BY u.article_id, m.active DESC, u.model_id;
 
 -- name: notify_workers
 -- Wake every worker now (after tasks were requeued or the queue resumed).

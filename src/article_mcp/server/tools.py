@@ -36,7 +36,7 @@ from article_mcp.articles.service import ArticleService
 from article_mcp.articles.slugs import MAX_SLUG_LENGTH
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database, pooled_connection
-from article_mcp.queue.admin import QueueStatus, queue_status
+from article_mcp.embeddings.status import QueueAndModels, queue_and_models
 from article_mcp.server.client_log import ClientLog
 from article_mcp.server.identity import current_principal
 
@@ -285,9 +285,10 @@ class QueueTools:
         self._settings = settings
         self._db = db
 
-    async def queue_status(self) -> QueueStatus:
+    async def queue_status(self) -> QueueAndModels:
         """Embedding queue at a glance: tasks by status and priority, oldest pending age, workers
         with their last heartbeat, throughput over the last hour, recent failures, and tokens
-        per model (this hour, today, 24 hours) with their cost and the daily token budget."""
+        per model (this hour, today, 24 hours) with their cost and the daily token budget; and
+        each embedding model's state (active, building, retired), coverage, ETA and failures."""
         async with pooled_connection(self._db) as conn:
-            return await queue_status(conn, self._settings)
+            return await queue_and_models(conn, self._settings)

@@ -16,6 +16,7 @@ from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.errors import describe
 from article_mcp.queue.tasks import NOTIFY_CHANNEL, claim
+from article_mcp.worker.activation import auto_activate_loop
 from article_mcp.worker.budget import Clock, utc_now
 from article_mcp.worker.pool import MAX_HEARTBEAT_SECONDS, WorkerPool
 
@@ -56,6 +57,8 @@ async def run_pool(
             background.start_soon(pool.heartbeat_loop)
             background.start_soon(pool.cleanup_loop)
             background.start_soon(pool.probe_loop)
+            if settings.embedding_auto_activate and model.state == "building":
+                background.start_soon(auto_activate_loop, settings, db, model, pool.heartbeat_seconds)
             task_status.started()
             async with anyio.create_task_group() as workers:
                 for slot in pool.book.slots:

@@ -136,17 +136,31 @@ class LocalProvider:
         vectors, tokens = await anyio.to_thread.run_sync(encode, model, sent, limiter=self._threads)
         return EmbeddingBatch(vectors, tokens, "counted")
 
+    async def count_tokens(self, texts: Sequence[str]) -> int:
+        """The tokens the model's own tokenizer makes of `texts` as passages (with the document
+        prefix), truncated as `embed` truncates."""
+        model = await self.loaded()
+        sent = with_prefix(texts, self._prefixes, "document")
+        return await anyio.to_thread.run_sync(count_model_tokens, model, sent, limiter=self._threads)
+
     async def aclose(self) -> None:
         """Let the model go."""
         self._model = None
 
 
-def encode(model: Any, texts: list[str]) -> tuple[list[list[float]], int]:
-    """The model's own `encode`, as the provider calls it, and the tokens the model read
-    (special tokens included, cut at its sequence length as `encode` cuts them); blocking."""
+def count_model_tokens(model: Any, texts: list[str]) -> int:
+    """Tokens of `texts` by the model's own tokenizer, special tokens included, cut at its
+    sequence length as `encode` cuts them (blocking)."""
+    if not texts:
+        return 0
     # Renamed in sentence-transformers 6; the old name warns there.
     tokenize = getattr(model, "preprocess", None) or model.tokenize
-    mask = tokenize(texts)["attention_mask"]
+    return int(tokenize(texts)["attention_mask"].sum())
+
+
+def encode(model: Any, texts: list[str]) -> tuple[list[list[float]], int]:
+    """The model's own `encode`, as the provider calls it, and the tokens the model read
+    (blocking)."""
     array = model.encode(
         texts,
         batch_size=ENCODE_BATCH_SIZE,
@@ -155,4 +169,4 @@ def encode(model: Any, texts: list[str]) -> tuple[list[list[float]], int]:
         show_progress_bar=False,
     )
     vectors: list[list[float]] = array.tolist()
-    return vectors, int(mask.sum())
+    return vectors, count_model_tokens(model, texts)
