@@ -19,6 +19,7 @@ from article_mcp.cli.common import EXIT_OK, EXIT_USAGE, CommandContext
 from article_mcp.db.pool import open_database
 from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.registry import HnswOptions, ensure_model
+from article_mcp.embeddings.shared_limit import shared_limiter
 from article_mcp.errors import InvalidInputError
 from article_mcp.worker.runs import SHUTDOWN_GRACE_SECONDS, run_pool
 
@@ -60,7 +61,7 @@ async def worker_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     async with open_database(
         settings, migrate=True, max_size=max(settings.database_pool_size, workers + 2)
     ) as db:
-        provider = create_provider(settings)
+        provider = create_provider(settings, limiter=shared_limiter(settings, db))
         try:
             async with db.pool.acquire() as conn:
                 model = await ensure_model(

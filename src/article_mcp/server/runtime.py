@@ -17,6 +17,7 @@ from article_mcp.db.pool import CONNECTION_ERRORS, Database, open_database, pool
 from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import HnswOptions, ModelRecord, ensure_model
+from article_mcp.embeddings.shared_limit import shared_limiter
 from article_mcp.search.service import SearchService
 from article_mcp.server.app import Services
 from article_mcp.worker.runs import embed_now
@@ -56,7 +57,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         if not settings.semantic_search_enabled:
             yield Runtime(settings, db, None, _services(settings, db, None))
             return
-        provider = create_provider(settings)
+        provider = create_provider(settings, limiter=shared_limiter(settings, db))
         try:
             async with pooled_connection(db) as conn:
                 model = await ensure_model(
