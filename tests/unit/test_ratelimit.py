@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from article_mcp.embeddings.providers.ratelimit import Budget, RateLimiter
+from tests.support.worker_fleet import most_in_a_window
 
 pytestmark = pytest.mark.anyio
 
@@ -30,15 +29,6 @@ class Clock:
 
 def limiter(clock: Clock, rpm: int = 0, tpm: int = 0) -> RateLimiter:
     return RateLimiter(rpm, tpm, clock=clock, sleep=clock.sleep)
-
-
-def most_in_a_window(times: list[float], costs: list[float], window: float) -> float:
-    """The largest total cost sent in any half-open window [t, t + window)."""
-    order = sorted(range(len(times)), key=times.__getitem__)
-    ordered, weights = [times[i] for i in order], [costs[i] for i in order]
-    return max(
-        sum(weights[i : bisect.bisect_left(ordered, start + window)]) for i, start in enumerate(ordered)
-    )
 
 
 def test_zero_means_unlimited() -> None:
