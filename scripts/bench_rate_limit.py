@@ -24,63 +24,41 @@ import tempfile
 from pathlib import Path
 
 import anyio
-import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import cli_env  # noqa: E402
-from tests.support.fake_providers import FakeEmbeddingServer  # noqa: E402
-from tests.support.queue_writes import CHUNK_OVERLAP, CHUNK_SIZE  # noqa: E402
-from tests.support.worker_fleet import most_in_a_window, register_model, seed_tasks, worker_fleet  # noqa: E402
+from tests.support.worker_fleet import most_in_a_window, queued_work, worker_env, worker_fleet  # noqa: E402
 
-from article_mcp.db.migrate import migrate_to_latest  # noqa: E402
 from bench_server import empty_databases, temporary_server  # noqa: E402
-
-MODEL = "nomic-embed-text"
-
-
-def worker_env(dsn: str, server: FakeEmbeddingServer, rpm: int, base_url: str) -> dict[str, str]:
-    """A worker with one worker task, one task (one request) per batch, and the limit."""
-    return cli_env(
-        DATABASE_URL=dsn,
-        **server.env(
-            "ollama",
-            ollama_base_url=base_url,
-            embedding_model=MODEL,
-            embedding_requests_per_minute=rpm,
-            embedding_batch_size=1,
-            embedding_worker_interval=500,
-            chunk_size=CHUNK_SIZE,
-            chunk_overlap=CHUNK_OVERLAP,
-            log_level="WARNING",
-        ),
-    )
 
 
 async def run(dsn: str, args: argparse.Namespace, *, shared: bool, log: Path) -> list[float]:
     """Arrival times of the requests the provider saw in `args.minutes` minutes of workers."""
-    await migrate_to_latest(dsn)
-    conn = await asyncpg.connect(dsn)
-    try:
-        with FakeEmbeddingServer() as server:
-            server.latency = args.latency
-            model_id = await register_model(conn, "ollama", MODEL, server.dimensions)
-            # Half again what the limit lets through: work waits the whole time.
-            budgets = 1 if shared else args.processes
-            await seed_tasks(conn, model_id, int(args.rpm * args.minutes * 1.5) * budgets)
-            host = server.url.removeprefix("http://")
-            urls = [server.url if shared else f"http://p{n}@{host}" for n in range(args.processes)]
-            envs = [worker_env(dsn, server, args.rpm, url) for url in urls]
-            async with worker_fleet(envs, log):
-                with anyio.fail_after(120):
-                    while not server.calls:  # noqa: ASYNC110 - counted by the server's thread
-                        await anyio.sleep(0.05)
-                await anyio.sleep(args.minutes * 60)
-            first = server.calls[0].at
-            return [c.at for c in server.calls if c.at < first + args.minutes * 60]
-    finally:
-        await conn.close()
+    # Half again what the limit lets through, for each budget: work waits the whole time.
+    tasks = int(args.rpm * args.minutes * 1.5) * (1 if shared else args.processes)
+    async with queued_work(dsn, tasks, latency=args.latency) as (_, server):
+        host = server.url.removeprefix("http://")
+        urls = [server.url if shared else f"http://p{n}@{host}" for n in range(args.processes)]
+        # One task (one request) per batch.
+        envs = [
+            worker_env(
+                dsn,
+                server,
+                ollama_base_url=url,
+                embedding_requests_per_minute=args.rpm,
+                embedding_batch_size=1,
+                log_level="WARNING",
+            )
+            for url in urls
+        ]
+        async with worker_fleet(envs, log):
+            with anyio.fail_after(120):
+                while not server.calls:  # noqa: ASYNC110 - counted by the server's thread
+                    await anyio.sleep(0.05)
+            await anyio.sleep(args.minutes * 60)
+        first = server.calls[0].at
+        return [c.at for c in server.calls if c.at < first + args.minutes * 60]
 
 
 def figures(times: list[float], args: argparse.Namespace) -> dict[str, float]:

@@ -22,20 +22,14 @@ import tempfile
 from pathlib import Path
 
 import anyio
-import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import cli_env  # noqa: E402
-from tests.support.fake_providers import FakeEmbeddingServer  # noqa: E402
-from tests.support.queue_writes import CHUNK_OVERLAP, CHUNK_SIZE  # noqa: E402
-from tests.support.worker_fleet import register_model, seed_tasks, worker_fleet  # noqa: E402
+from tests.support.worker_fleet import queued_work, worker_env, worker_fleet  # noqa: E402
 
-from article_mcp.db.migrate import migrate_to_latest  # noqa: E402
 from bench_server import empty_databases, temporary_server  # noqa: E402
 
-MODEL = "nomic-embed-text"
 LEFT = "SELECT count(*) FROM embedding_tasks WHERE status IN ('pending', 'processing')"
 SPAN = (
     "SELECT count(*) FILTER (WHERE status = 'completed') AS done,"
@@ -45,39 +39,25 @@ SPAN = (
 
 async def drain(dsn: str, processes: int, args: argparse.Namespace, log: Path) -> dict[str, float]:
     """Seed the tasks, run the workers until none is left, and measure."""
-    await migrate_to_latest(dsn)
-    conn = await asyncpg.connect(dsn)
-    try:
-        with FakeEmbeddingServer() as server:
-            server.latency = args.latency
-            model_id = await register_model(conn, "ollama", MODEL, server.dimensions)
-            await seed_tasks(conn, model_id, args.tasks)
-            await conn.execute("ANALYZE")
-            env = cli_env(
-                DATABASE_URL=dsn,
-                **server.env(
-                    "ollama",
-                    embedding_model=MODEL,
-                    embedding_batch_size=args.batch_size,
-                    embedding_concurrent_workers=1,
-                    embedding_worker_interval=500,
-                    chunk_size=CHUNK_SIZE,
-                    chunk_overlap=CHUNK_OVERLAP,
-                    log_level="WARNING",
-                ),
-            )
-            load = os.getloadavg()[0]
-            async with worker_fleet([env] * processes, log):
-                with anyio.fail_after(3600):
-                    while await conn.fetchval(LEFT):  # noqa: ASYNC110 - the state is in the database
-                        await anyio.sleep(0.2)
-            load = max(load, os.getloadavg()[0])
-            row = await conn.fetchrow(SPAN)
-            assert row is not None
-            assert row["done"] == args.tasks, f"{row['done']} of {args.tasks} tasks completed"
-            return {"rate": args.tasks / row["seconds"], "calls": server.call_count, "load": load}
-    finally:
-        await conn.close()
+    async with queued_work(dsn, args.tasks, latency=args.latency) as (conn, server):
+        env = worker_env(
+            dsn,
+            server,
+            embedding_batch_size=args.batch_size,
+            embedding_concurrent_workers=1,
+            embedding_worker_interval=500,
+            log_level="WARNING",
+        )
+        load = os.getloadavg()[0]
+        async with worker_fleet([env] * processes, log):
+            with anyio.fail_after(3600):
+                while await conn.fetchval(LEFT):  # noqa: ASYNC110 - the state is in the database
+                    await anyio.sleep(0.2)
+        load = max(load, os.getloadavg()[0])
+        row = await conn.fetchrow(SPAN)
+        assert row is not None
+        assert row["done"] == args.tasks, f"{row['done']} of {args.tasks} tasks completed"
+        return {"rate": args.tasks / row["seconds"], "calls": server.call_count, "load": load}
 
 
 async def main(args: argparse.Namespace) -> None:

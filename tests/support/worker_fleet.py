@@ -1,10 +1,11 @@
 """Several `article-mcp worker` processes against one database and the fake embedding server:
 what the shared rate-limit test and the scaling benchmarks (scripts/) run.
 
-`seed_tasks` queues many one-passage articles in a few set-based statements (the real
-chunker's passages, so the workers' hash check passes); `worker_fleet` runs N worker
-processes for the length of a block and stops them with SIGTERM; `most_in_a_window` counts
-what a provider saw in its busiest window.
+`queued_work` gives a database with many one-passage articles queued (in a few set-based
+statements, the real chunker's passages, so the workers' hash check passes) and the fake
+server running; `worker_env` the environment of a worker process against them; `worker_fleet`
+runs N worker processes for the length of a block and stops them with SIGTERM;
+`most_in_a_window` counts what a provider saw in its busiest window.
 """
 
 from __future__ import annotations
@@ -14,18 +15,54 @@ import signal
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 import asyncpg
 from anyio.abc import Process
 
+from article_mcp.db.migrate import migrate_to_latest
 from article_mcp.passages.chunking import chunk_article
 from article_mcp.queue import tasks as queue
-from tests.conftest import ARTICLE_MCP
+from tests.conftest import ARTICLE_MCP, cli_env
+from tests.support.fake_providers import FakeEmbeddingServer
 from tests.support.queue_writes import CHUNK_OVERLAP, CHUNK_SIZE
+
+MODEL = "nomic-embed-text"
 
 # How long stopping workers may take to finish their batches before they are killed.
 STOP_LIMIT = 60.0
+
+
+@asynccontextmanager
+async def queued_work(
+    dsn: str, tasks: int, *, latency: float = 0.0
+) -> AsyncIterator[tuple[asyncpg.Connection, FakeEmbeddingServer]]:
+    """The database at `dsn`, migrated, with `tasks` pending tasks for the fake server's model,
+    and that server running (answering after `latency` seconds); a connection to the database."""
+    await migrate_to_latest(dsn)
+    conn = await asyncpg.connect(dsn)
+    try:
+        with FakeEmbeddingServer() as server:
+            server.latency = latency
+            model_id = await register_model(conn, "ollama", MODEL, server.dimensions)
+            await seed_tasks(conn, model_id, tasks)
+            await conn.execute("ANALYZE")
+            yield conn, server
+    finally:
+        await conn.close()
+
+
+def worker_env(dsn: str, server: FakeEmbeddingServer, **settings: Any) -> dict[str, str]:
+    """The environment of an `article-mcp worker` against `dsn` and the fake server's model,
+    with the test CHUNK_SIZE (the seeded passages') and the given settings."""
+    values: dict[str, Any] = {
+        "embedding_model": MODEL,
+        "embedding_worker_interval": 200,
+        "chunk_size": CHUNK_SIZE,
+        "chunk_overlap": CHUNK_OVERLAP,
+    }
+    return cli_env(DATABASE_URL=dsn, **server.env("ollama", **{**values, **settings}))
 
 
 async def register_model(conn: asyncpg.Connection, provider: str, name: str, dimensions: int) -> int:
