@@ -10,6 +10,7 @@ import math
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, get_args, get_origin
 from urllib.parse import urlsplit
@@ -101,6 +102,27 @@ class Settings(BaseSettings):
         " limit (0: none)",
     )
     embedding_provider_batch_size: int = Field(64, gt=0, le=2048, description="chunks per provider call")
+    embedding_query_prefix: str | None = Field(
+        default=None,
+        description="The instruction put before each search query sent to the model; unset: the"
+        " model family's documented one (see `instruction_prefixes`), empty: none.",
+    )
+    embedding_document_prefix: str | None = Field(
+        default=None,
+        description="The instruction put before each passage sent to the model; unset: the model"
+        " family's documented one, empty: none.",
+    )
+    embedding_price_per_million_tokens: float | None = Field(
+        default=None,
+        ge=0,
+        description="What a million tokens of the configured model cost, recorded with the model;"
+        " unset: the price recorded before (none: no cost is shown).",
+    )
+    embedding_daily_token_budget: NonNegativeInt = Field(
+        default=0,
+        description="Tokens the workers may send to the provider per UTC day; once reached they"
+        " hold the queue until midnight UTC (writes go on). 0: no budget.",
+    )
 
     # Queue and workers
     embedding_queue_enabled: bool = Field(
@@ -294,6 +316,24 @@ class Settings(BaseSettings):
         """The model to embed with: EMBEDDING_MODEL, or the provider's default."""
         return self.embedding_model or DEFAULT_MODELS[self.embedding_provider]
 
+    def instruction_prefixes(self, model: str | None = None) -> InstructionPrefixes:
+        """The prefixes in effect for `model` (EMBEDDING_MODEL by default) and why: a setting,
+        even empty, wins over the model family's documented instruction."""
+        name = model or self.embedding_model_name
+        family = next((f for f in PREFIX_FAMILIES if f.pattern.search(name.lower())), None)
+        default = f"the default of the {family.name} family" if family else f"no instruction known for {name}"
+        return InstructionPrefixes(
+            query=_chosen(
+                self.embedding_query_prefix, family.query if family else "", default, "EMBEDDING_QUERY_PREFIX"
+            ),
+            document=_chosen(
+                self.embedding_document_prefix,
+                family.document if family else "",
+                default,
+                "EMBEDDING_DOCUMENT_PREFIX",
+            ),
+        )
+
     @property
     def embedding_lease_ms(self) -> int:
         """The lease of claimed tasks: EMBEDDING_LEASE_SECONDS, or EMBEDDING_WORKER_TIMEOUT where
@@ -317,6 +357,52 @@ class Settings(BaseSettings):
     def embedded_database(self) -> bool:
         """True when article-mcp runs its own PostgreSQL (no DATABASE_URL)."""
         return self.database_url is None
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """An instruction prefix and why it is the one in effect."""
+
+    text: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstructionPrefixes:
+    """What goes before queries and before passages sent to the model: part of its identity."""
+
+    query: Prefix
+    document: Prefix
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixFamily:
+    """Models whose cards document a retrieval instruction, recognised by name."""
+
+    name: str
+    pattern: re.Pattern[str]
+    query: str
+    document: str = ""
+
+
+RETRIEVAL_INSTRUCTION = "Represent this sentence for searching relevant passages: "
+# As each model card documents them; first match wins (arctic v2 before arctic).
+PREFIX_FAMILIES: tuple[PrefixFamily, ...] = (
+    PrefixFamily("nomic-embed-text", re.compile(r"nomic-embed-text"), "search_query: ", "search_document: "),
+    PrefixFamily(
+        "E5", re.compile(r"(?<![a-z0-9])e5-(?:small|base|large)(?!.*instruct)"), "query: ", "passage: "
+    ),
+    PrefixFamily("BGE", re.compile(r"bge-(?:small|base|large)-en"), RETRIEVAL_INSTRUCTION),
+    PrefixFamily("mxbai-embed-large", re.compile(r"mxbai-embed-large"), RETRIEVAL_INSTRUCTION),
+    PrefixFamily("snowflake-arctic-embed v2", re.compile(r"arctic-embed(?:2|-[a-z]+-v2)"), "query: "),
+    PrefixFamily("snowflake-arctic-embed", re.compile(r"arctic-embed"), RETRIEVAL_INSTRUCTION),
+)
+
+
+def _chosen(setting: str | None, default: str, default_why: str, name: str) -> Prefix:
+    if setting is not None:
+        return Prefix(setting, f"set by {name}")
+    return Prefix(default, default_why)
 
 
 TOKEN_MIN_BITS = 128

@@ -27,6 +27,8 @@ _OUR_PREFIXES = (
     "hnsw_", "bm25_", "search_", "http_", "auth_", "log_",
 )  # fmt: skip
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Shown as the prefix in effect and why (a setting, or the model family's default).
+_PREFIXES = {"embedding_query_prefix": "query", "embedding_document_prefix": "document"}
 
 
 class SettingLine(BaseModel):
@@ -96,7 +98,11 @@ def _line(
     problems: dict[str, str],
 ) -> SettingLine:
     source: Source = "environment" if name in environment else ".env" if name in dotenv else "default"
-    if settings is not None:
+    value: Any
+    if settings is not None and name in _PREFIXES:
+        prefix = getattr(settings.instruction_prefixes(), _PREFIXES[name])
+        value = f"{prefix.text!r} ({prefix.why})"
+    elif settings is not None:
         value = getattr(settings, name)
     elif source == "default":
         value = Settings.model_fields[name].get_default(call_default_factory=True)

@@ -38,7 +38,10 @@ async def test_a_working_provider_reports_model_dimension_and_latency(
     human = await check(fake_server, provider, "--text", "hello there")
     assert human.returncode == 0, human.stderr
     assert "dimensions" in human.stdout and "16" in human.stdout and "OK: the provider embeds" in human.stdout
-    assert fake_server.calls[-1].inputs == ["hello there"]
+    # The text goes as a passage would, with the model's document instruction before it.
+    prefix = {"ollama": "search_document: ", "openai": ""}[provider]
+    assert report["document_prefix"] == prefix and report["tokens_from"] == "reported"
+    assert fake_server.calls[-1].inputs == [prefix + "hello there"]
 
 
 async def test_an_unknown_model_exits_1_with_the_fix(fake_server: FakeEmbeddingServer) -> None:

@@ -135,6 +135,16 @@ async def test_same_text_same_vector(provider: LocalProvider) -> None:
     assert np.allclose(first.vectors[0], second.vectors[0], atol=1e-5)
 
 
+async def test_tokens_are_counted_with_the_models_own_tokenizer(provider: LocalProvider) -> None:
+    model = await provider.loaded()
+    texts = ["hello world", "a longer sentence about sourdough starters"]
+    batch = await provider.embed(texts)
+    # WordPiece ids of each text, with its [CLS] and [SEP]: what the model read.
+    expected = sum(len(model.tokenizer(text)["input_ids"]) for text in texts)
+    assert batch.usage_source == "counted" and batch.tokens == expected
+    assert (await provider.embed(["hello world"])).tokens == 4
+
+
 async def test_a_model_path_that_does_not_exist_is_permanent(tmp_path: Any) -> None:
     provider = create_provider(
         make_settings(embedding_provider="local", embedding_model=str(tmp_path / "none"))

@@ -25,7 +25,7 @@ from article_mcp.errors import (
     TransientProviderError,
 )
 from tests.conftest import make_settings
-from tests.support.fake_providers import DEFAULT_API_KEY, FakeEmbeddingServer, Fault, fake_vector
+from tests.support.fake_providers import DEFAULT_API_KEY, FakeEmbeddingServer, Fault, fake_tokens, fake_vector
 
 pytestmark = pytest.mark.anyio
 
@@ -74,12 +74,14 @@ async def test_a_batch_is_one_request_with_vectors_in_input_order(
     provider: HttpProvider, server: FakeEmbeddingServer
 ) -> None:
     texts = ["first text", "second, longer text", "третий", "first text"]
+    sent = [provider.prefixes.document.text + t for t in texts]
     batch = await provider.embed(texts)
-    assert batch.vectors == [pytest.approx(fake_vector(t)) for t in texts]
-    assert batch.tokens == sum(len(t.split()) for t in texts)
+    assert batch.vectors == [pytest.approx(fake_vector(t)) for t in sent]
+    assert batch.tokens == sum(map(fake_tokens, sent)) == server.tokens_reported
+    assert batch.usage_source == "reported"
     assert server.call_count == 1
     [call] = server.calls
-    assert call.inputs == texts
+    assert call.inputs == sent
     assert call.model == {"ollama": "nomic-embed-text", "openai": "text-embedding-3-small"}[provider.name]
 
 
@@ -96,11 +98,11 @@ async def test_embed_texts_uses_as_few_calls_as_the_batch_sizes_allow(
     make_provider: MakeProvider, server: FakeEmbeddingServer
 ) -> None:
     texts = [f"text number {n}" for n in range(10)]
-    provider = make_provider("ollama")
+    provider = make_provider("ollama", embedding_model="all-minilm")
     batch = await embed_texts(provider, texts, batch_size=4)
     assert [len(call.inputs) for call in server.calls] == [4, 4, 2]
     assert batch.vectors == [pytest.approx(fake_vector(t)) for t in texts]
-    assert batch.tokens == 30
+    assert batch.tokens == 40 == server.tokens_reported and batch.usage_source == "reported"
     server.reset()
     # The provider's own limit binds when it is the smaller: OpenAI's tokens per request.
     openai = make_provider("openai", chunk_size=8192)
@@ -268,9 +270,12 @@ async def test_openai_without_a_key_is_a_configuration_error() -> None:
         create_provider(settings)
 
 
+@pytest.mark.parametrize("name", HTTP_PROVIDERS)
 async def test_the_rate_limiter_paces_requests_by_count_and_estimated_tokens(
-    provider: HttpProvider, server: FakeEmbeddingServer
+    name: ProviderName, make_provider: MakeProvider, server: FakeEmbeddingServer
 ) -> None:
+    # No prefix, so the estimate is of the texts alone (a prefix is counted: it is sent).
+    provider = make_provider(name, embedding_document_prefix="")
     now = [0.0]
     slept: list[float] = []
 

@@ -300,6 +300,7 @@ async def test_stats_break_tasks_down_and_count_the_last_24_hours(db: Database) 
 
 def test_health_thresholds_draw_the_lines_they_document() -> None:
     from article_mcp.queue.admin import PriorityCounts, QueueStatus, TaskCounts
+    from article_mcp.queue.usage import TokenReport
 
     def status(**changes: object) -> QueueStatus:
         base: dict[str, object] = {
@@ -318,6 +319,7 @@ def test_health_thresholds_draw_the_lines_they_document() -> None:
             "recent_failures": [],
             "provider_unreachable_since": None,
             "provider_error": None,
+            "tokens": TokenReport(daily_budget=None, used_today=0, budget_resets_at=None, models=[]),
         }
         return QueueStatus.model_validate(base | changes)
 
@@ -331,3 +333,10 @@ def test_health_thresholds_draw_the_lines_they_document() -> None:
     down = judge(status(provider_unreachable_since="2026-12-01T20:00:00Z", provider_error="HTTP 503"), limits)
     assert down.status == "degraded"
     assert down.reasons == ["provider unreachable since 2026-12-01T20:00:00+00:00 (HTTP 503)"]
+    spent = TokenReport(daily_budget=500, used_today=512, budget_resets_at="2026-12-02T00:00:00Z", models=[])
+    held = judge(status(tokens=spent), limits)
+    assert held.status == "degraded"
+    assert held.reasons == [
+        "the daily token budget (EMBEDDING_DAILY_TOKEN_BUDGET=500) is spent: the workers call the"
+        " provider again at 2026-12-02T00:00:00+00:00"
+    ]

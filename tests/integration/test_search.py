@@ -17,7 +17,7 @@ from article_mcp.articles.service import ArticleService
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database, create_pool
 from article_mcp.embeddings.providers import create_provider
-from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvider
+from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvider, Purpose
 from article_mcp.embeddings.registry import ModelRecord, ensure_model, record_dimensions
 from article_mcp.errors import InvalidInputError, UnavailableError
 from article_mcp.queue import tasks as queue
@@ -271,11 +271,12 @@ class CountingProvider:
     def __init__(self, inner: EmbeddingProvider) -> None:
         self.inner = inner
         self.name, self.model, self.max_batch_size = inner.name, inner.model, inner.max_batch_size
+        self.prefixes = inner.prefixes
         self.texts: list[str] = []
 
-    async def embed(self, texts: Sequence[str]) -> EmbeddingBatch:
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose = "document") -> EmbeddingBatch:
         self.texts.extend(texts)
-        return await self.inner.embed(texts)
+        return await self.inner.embed(texts, purpose=purpose)
 
     async def aclose(self) -> None:
         return None

@@ -2,7 +2,13 @@
 
     POST /api/embed       Ollama: {"model", "input": [..]} -> {"embeddings", "prompt_eval_count"}
     GET  /api/tags        Ollama: the models it has
-    POST /v1/embeddings   OpenAI: {"model", "input": [..]} -> {"data": [{"index", "embedding"}], "usage"}
+    POST /v1/embeddings   OpenAI: {"model", "input": [..]} -> {"data": [{"index", "embedding"}],
+                                  "usage": {"prompt_tokens", "total_tokens"}}
+
+The usage it reports is one token per whitespace-separated word of what it received (prefixes
+included) plus one per input, as a tokenizer's start token would add (`fake_tokens`), and
+every token reported is added up in `tokens_reported`. `server.report_usage = False` answers
+as a compatible server that reports none.
 
 Vectors are derived from the text's hash (`fake_vector`), so a test can tell which text a
 vector belongs to. Every request is recorded (`calls`, `call_count`, `input_count`), with the
@@ -44,6 +50,11 @@ from article_mcp.config import ProviderName
 
 DEFAULT_DIMENSIONS = 16
 DEFAULT_API_KEY = "sk-test-0123456789abcdef"
+
+
+def fake_tokens(text: str) -> int:
+    """The tokens the fake server reports for one input."""
+    return len(text.split()) + 1
 
 
 def fake_vector(text: str, dimensions: int = DEFAULT_DIMENSIONS) -> list[float]:
@@ -98,6 +109,9 @@ class FakeEmbeddingServer:
         self.down = False
         # A text the "model" crashes on: requests that contain it get HTTP 500.
         self.poison: str | None = None
+        # False: answers carry no usage (`prompt_eval_count`, `usage`), as some servers do.
+        self.report_usage = True
+        self.tokens_reported = 0
         # Seconds every answer takes, faults aside: a model's fixed time per call (benchmarks).
         self.latency = 0.0
         self.calls: list[Call] = []
@@ -228,6 +242,10 @@ class FakeEmbeddingServer:
         with self._lock:
             self.calls.append(call)
 
+    def _count_tokens(self, tokens: int) -> None:
+        with self._lock:
+            self.tokens_reported += tokens
+
 
 def _handler_for(server: FakeEmbeddingServer) -> type[BaseHTTPRequestHandler]:
     class Handler(_Handler):
@@ -296,18 +314,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, openai: bool, model: Any, inputs: list[str], dimensions: int) -> None:
         vectors = [fake_vector(text, dimensions) for text in inputs]
-        tokens = sum(len(text.split()) for text in inputs)
+        tokens = sum(map(fake_tokens, inputs))
         if openai:
             data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
             # Answered in reverse: clients must order by `index`, as the API allows.
-            body: dict[str, Any] = {
-                "object": "list",
-                "data": data[::-1],
-                "model": model,
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-            }
+            body: dict[str, Any] = {"object": "list", "data": data[::-1], "model": model}
+            usage: dict[str, Any] = {"usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
         else:
-            body = {"model": model, "embeddings": vectors, "prompt_eval_count": tokens}
+            body = {"model": model, "embeddings": vectors, "total_duration": 1_000_000}
+            usage = {"prompt_eval_count": tokens}
+        if self.fake.report_usage:
+            body.update(usage)
+            self.fake._count_tokens(tokens)
         self._json(200, body)
 
     def _error(

@@ -58,6 +58,9 @@ def worker_env(dsn: str, server: FakeEmbeddingServer, **settings: Any) -> dict[s
     with the test CHUNK_SIZE (the seeded passages') and the given settings."""
     values: dict[str, Any] = {
         "embedding_model": MODEL,
+        # No instruction prefixes: the seeded passages' hashes are of the bare texts.
+        "embedding_query_prefix": "",
+        "embedding_document_prefix": "",
         "embedding_worker_interval": 200,
         "chunk_size": CHUNK_SIZE,
         "chunk_overlap": CHUNK_OVERLAP,
@@ -66,10 +69,12 @@ def worker_env(dsn: str, server: FakeEmbeddingServer, **settings: Any) -> dict[s
 
 
 async def register_model(conn: asyncpg.Connection, provider: str, name: str, dimensions: int) -> int:
-    """The model's id, registered with its dimension known (no worker needs a probe call)."""
+    """The model's id, without instruction prefixes (as `worker_env` configures it), registered
+    with its dimension known (no worker needs a probe call)."""
     model_id: int = await conn.fetchval(
         "INSERT INTO embedding_models (provider, name, dimensions) VALUES ($1, $2, $3)"
-        " ON CONFLICT (provider, name) DO UPDATE SET dimensions = EXCLUDED.dimensions RETURNING id",
+        " ON CONFLICT (provider, name, query_prefix, document_prefix)"
+        " DO UPDATE SET dimensions = EXCLUDED.dimensions RETURNING id",
         provider,
         name,
         dimensions,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import anyio
@@ -14,8 +15,9 @@ from article_mcp.config import Settings
 from article_mcp.db.pool import Database
 from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.providers.base import EmbeddingProvider
-from article_mcp.embeddings.registry import ModelRecord, ensure_model
+from article_mcp.embeddings.registry import ModelRecord, configured_model
 from article_mcp.passages.chunking import embed_text
+from article_mcp.worker.budget import Clock, utc_now
 from article_mcp.worker.runs import run_pool
 from tests.conftest import make_settings
 from tests.support.fake_providers import FakeEmbeddingServer, fake_vector
@@ -48,17 +50,20 @@ async def provider_and_model(
     provider = create_provider(settings)
     try:
         async with db.pool.acquire() as conn:
-            model = await ensure_model(conn, provider, settings.embedding_model_name)
+            model = await configured_model(conn, provider, settings)
         yield provider, model
     finally:
         await provider.aclose()
 
 
 @asynccontextmanager
-async def running_pool(settings: Settings, db: Database) -> AsyncIterator[ModelRecord]:
-    """The worker pool running in the background for the duration of the block."""
+async def running_pool(
+    settings: Settings, db: Database, clock: Clock = utc_now
+) -> AsyncIterator[ModelRecord]:
+    """The worker pool running in the background for the duration of the block; `clock` is
+    the token budget's."""
     async with provider_and_model(settings, db) as (provider, model), anyio.create_task_group() as tg:
-        await tg.start(run_pool, settings, db, provider, model)
+        await tg.start(partial(run_pool, clock=clock), settings, db, provider, model)
         yield model
         tg.cancel_scope.cancel()
 
@@ -79,7 +84,9 @@ async def queue_drained(conn: asyncpg.Connection) -> bool:
 
 
 async def wrong_or_missing_vectors(conn: asyncpg.Connection, model_id: int) -> list[str]:
-    """Current chunks whose vector is absent or is not the vector of their own embed text."""
+    """Current chunks whose vector is absent or is not the vector of their own embed text (as
+    the model got it: its document prefix first)."""
+    prefix = await conn.fetchval("SELECT document_prefix FROM embedding_models WHERE id = $1", model_id)
     rows = await conn.fetch(
         "SELECT a.title, k.heading_path, k.content, k.text_hash, e.embedding"
         " FROM article_chunks k JOIN articles a ON a.id = k.article_id"
@@ -92,7 +99,7 @@ async def wrong_or_missing_vectors(conn: asyncpg.Connection, model_id: int) -> l
         if row["embedding"] is None:
             problems.append(f"missing: {text!r}")
             continue
-        expected = fake_vector(text)
+        expected = fake_vector(prefix + text)
         stored = row["embedding"].to_list()
         if len(stored) != len(expected) or any(
             abs(a - b) > 1e-5 for a, b in zip(stored, expected, strict=True)

@@ -204,3 +204,40 @@ def test_random_tokens_of_the_usual_lengths_are_accepted(monkeypatch: pytest.Mon
     monkeypatch.setenv("AUTH_TOKEN", token)
     settings = load_settings(_env_file=None)
     assert settings.auth_token is not None and token_bits(token) >= 128
+
+
+RETRIEVAL = "Represent this sentence for searching relevant passages: "
+
+
+@pytest.mark.parametrize(
+    ("model", "query", "document"),
+    [
+        ("nomic-embed-text", "search_query: ", "search_document: "),
+        ("nomic-embed-text:v1.5", "search_query: ", "search_document: "),
+        ("nomic-ai/nomic-embed-text-v1.5", "search_query: ", "search_document: "),
+        ("intfloat/e5-large-v2", "query: ", "passage: "),
+        ("intfloat/multilingual-e5-base", "query: ", "passage: "),
+        ("BAAI/bge-small-en-v1.5", RETRIEVAL, ""),
+        ("mxbai-embed-large", RETRIEVAL, ""),
+        ("snowflake-arctic-embed:335m", RETRIEVAL, ""),
+        ("Snowflake/snowflake-arctic-embed-m-v1.5", RETRIEVAL, ""),
+        ("snowflake-arctic-embed2", "query: ", ""),
+        # No documented instruction, or one that is not a fixed prefix: none by default.
+        ("all-MiniLM-L6-v2", "", ""),
+        ("text-embedding-3-small", "", ""),
+        ("bge-m3", "", ""),
+        ("intfloat/multilingual-e5-large-instruct", "", ""),
+    ],
+)
+def test_model_families_get_their_documented_prefixes(model: str, query: str, document: str) -> None:
+    prefixes = load_settings(_env_file=None, embedding_model=model).instruction_prefixes()
+    assert (prefixes.query.text, prefixes.document.text) == (query, document)
+    assert ("family" in prefixes.query.why) == bool(query or document)
+
+
+def test_a_prefix_setting_wins_even_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBEDDING_QUERY_PREFIX", "")
+    monkeypatch.setenv("EMBEDDING_DOCUMENT_PREFIX", "doc: ")
+    prefixes = load_settings(_env_file=None, embedding_provider="ollama").instruction_prefixes()
+    assert prefixes.query.text == "" and prefixes.query.why == "set by EMBEDDING_QUERY_PREFIX"
+    assert prefixes.document.text == "doc: " and prefixes.document.why == "set by EMBEDDING_DOCUMENT_PREFIX"

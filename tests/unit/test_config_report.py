@@ -81,3 +81,14 @@ def test_warnings_for_typos_and_doubtful_choices(tmp_path: Path, monkeypatch: py
     assert "EMBEDDING_SOMETHING_ELSE (in environment) is not a setting of article-mcp" in joined
     assert "PATH" not in joined
     assert "nothing is embedded" in joined and "AUTH_TOKEN is not set" in joined
+
+
+def test_the_prefixes_in_effect_are_shown_with_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBEDDING_PROVIDER", "ollama")
+    monkeypatch.setenv("EMBEDDING_QUERY_PREFIX", "")
+    lines = {line.name: line for line in config_report(tmp_path / ".env").settings}
+    assert lines["EMBEDDING_QUERY_PREFIX"].value == "'' (set by EMBEDDING_QUERY_PREFIX)"
+    assert lines["EMBEDDING_QUERY_PREFIX"].source == "environment"
+    document = lines["EMBEDDING_DOCUMENT_PREFIX"]
+    assert document.value == "'search_document: ' (the default of the nomic-embed-text family)"
+    assert document.source == "default"

@@ -8,7 +8,8 @@ import anyio
 import numpy as np
 import pytest
 
-from article_mcp.embeddings.providers.base import EmbeddingBatch
+from article_mcp.config import InstructionPrefixes, Prefix
+from article_mcp.embeddings.providers.base import EmbeddingBatch, Purpose
 from article_mcp.errors import TransientProviderError
 from article_mcp.search.query_vectors import QueryEmbedder
 
@@ -24,10 +25,13 @@ class CountingEmbedder:
 
     def __init__(self, delay: float = 0) -> None:
         self.calls: list[list[str]] = []
+        self.purposes: set[Purpose] = set()
         self.delay = delay
+        self.prefixes = InstructionPrefixes(Prefix("", "none"), Prefix("", "none"))
 
-    async def embed(self, texts: Sequence[str]) -> EmbeddingBatch:
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose = "document") -> EmbeddingBatch:
         self.calls.append(list(texts))
+        self.purposes.add(purpose)
         await anyio.sleep(self.delay)
         return EmbeddingBatch([[float(len(t)), 1.0, 0.0] for t in texts])
 
@@ -52,6 +56,16 @@ async def test_repeated_queries_do_not_call_the_provider_again() -> None:
     assert provider.calls == [["wing", "shock"]]
     assert np.allclose(again[1], first[0])
     assert np.isclose(np.linalg.norm(first[0]), 1.0)
+    assert provider.purposes == {"query"}
+
+
+async def test_the_cache_key_includes_the_query_prefix() -> None:
+    provider = CountingEmbedder()
+    embedder = QueryEmbedder(provider, ttl_s=60, size=10, timeout_s=5)
+    await embedder.embed(["wing"])
+    provider.prefixes = InstructionPrefixes(Prefix("query: ", "E5"), Prefix("passage: ", "E5"))
+    await embedder.embed(["wing"])
+    assert provider.calls == [["wing"], ["wing"]]
 
 
 async def test_new_phrasings_are_sent_in_batches_of_the_provider_size() -> None:

@@ -109,8 +109,13 @@ async def _active_model(conn: asyncpg.Connection, settings: Settings) -> int | N
     the first serve, worker or backfill; until then there is nothing to keep current."""
     if not settings.semantic_search_enabled:
         return None
+    prefixes = settings.instruction_prefixes()
     model_id: int | None = await conn.fetchval(
-        QUERIES["active_model"], settings.embedding_provider, settings.embedding_model_name
+        QUERIES["active_model"],
+        settings.embedding_provider,
+        settings.embedding_model_name,
+        prefixes.query.text,
+        prefixes.document.text,
     )
     return model_id
 

@@ -37,5 +37,7 @@ WITH computed AS (
 SELECT count(*) FROM changed;
 
 -- name: active_model
--- The id of the registered model $2 of provider $1, if it is registered.
-SELECT id FROM embedding_models WHERE provider = $1 AND name = $2;
+-- The id of the registered model $2 of provider $1 with query prefix $3 and document prefix
+-- $4, if it is registered.
+SELECT id FROM embedding_models
+WHERE provider = $1 AND name = $2 AND query_prefix = $3 AND document_prefix = $4;

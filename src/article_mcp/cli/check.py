@@ -57,6 +57,8 @@ async def provider_command(args: argparse.Namespace, ctx: CommandContext) -> int
         "provider": provider.name,
         "model": provider.model,
         "endpoint": endpoint(provider),
+        "document_prefix": provider.prefixes.document.text,
+        "query_prefix": provider.prefixes.query.text,
     }
     try:
         report.update(await _probe(provider, args.text))
@@ -92,15 +94,21 @@ async def _probe(provider: EmbeddingProvider, text: str) -> dict[str, Any]:
     started = time.perf_counter()
     batch = await provider.embed([text])
     found["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    found.update(ok=True, dimensions=len(batch.vectors[0]), tokens=batch.tokens)
+    found.update(
+        ok=True, dimensions=len(batch.vectors[0]), tokens=batch.tokens, tokens_from=batch.usage_source
+    )
     return found
 
 
 def _show(ctx: CommandContext, report: dict[str, Any]) -> None:
     table = Table("", "", show_header=False, box=None)
-    for key in ("provider", "model", "endpoint", "dimensions", "load_ms", "latency_ms", "tokens"):
+    shown = ("provider", "model", "endpoint", "document_prefix", "query_prefix", "dimensions", "load_ms")
+    for key in (*shown, "latency_ms", "tokens", "tokens_from"):
         if key in report:
-            table.add_row(key.replace("_ms", " (ms)"), str(report[key]))
+            value = report[key]
+            table.add_row(
+                key.replace("_ms", " (ms)").replace("_", " "), repr(value) if "prefix" in key else str(value)
+            )
     ctx.console.print(table)
     if report["ok"]:
         ctx.console.print("OK: the provider embeds", markup=False)

@@ -19,11 +19,12 @@ from article_mcp.cli.operator import (
     progress_bar,
     read_command,
 )
+from article_mcp.cli.token_views import show_tokens
 from article_mcp.config import Settings
 from article_mcp.embeddings import backfill
 from article_mcp.embeddings.backfill import BackfillPlan, EmbeddingsStatus
 from article_mcp.embeddings.providers import create_provider
-from article_mcp.embeddings.registry import ModelRecord, ensure_model
+from article_mcp.embeddings.registry import ModelRecord, configured_model
 from article_mcp.errors import ConfigError
 from article_mcp.queue import tasks
 
@@ -62,7 +63,7 @@ async def active_model(conn: asyncpg.Connection, settings: Settings) -> ModelRec
         )
     provider = create_provider(settings)
     try:
-        return await ensure_model(conn, provider, settings.embedding_model_name)
+        return await configured_model(conn, provider, settings)
     finally:
         await provider.aclose()
 
@@ -166,6 +167,7 @@ def show_status(ctx: CommandContext, status: EmbeddingsStatus) -> None:
             started = f"{run.started_at:%Y-%m-%d %H:%M}"
             runs.add_row(run.run_id, started, *(str(getattr(run, count)) for count in counts))
         ctx.console.print(runs)
+    show_tokens(ctx, status.tokens)
 
 
 def _share(part: int, whole: int) -> str:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from article_mcp.cli.common import CommandContext
 from article_mcp.cli.operator import ago, duration, facts
+from article_mcp.cli.token_views import show_budget, show_tokens
 from article_mcp.queue.admin import FailedTask, QueueStatus, StuckTask, TaskCounts
 from article_mcp.queue.health import HealthReport
 from article_mcp.queue.reports import FailureReport, QueueMetrics, QueueStats, TaskDetail, TaskSummary
@@ -81,6 +82,8 @@ def show_status(ctx: CommandContext, status: QueueStatus) -> None:
         ctx.console.print(table)
     if status.recent_failures:
         ctx.console.print(_failures_table("Recent failures", status.recent_failures))
+    show_tokens(ctx, status.tokens.models)
+    show_budget(ctx, status.tokens)
 
 
 def show_health(ctx: CommandContext, report: HealthReport) -> None:
@@ -157,6 +160,7 @@ def show_metrics(ctx: CommandContext, m: QueueMetrics) -> None:
             ],
         )
     )
+    show_tokens(ctx, m.tokens_by_model)
 
 
 def _seconds(value: float | None) -> str:

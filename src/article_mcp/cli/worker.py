@@ -18,7 +18,7 @@ import structlog
 from article_mcp.cli.common import EXIT_OK, EXIT_USAGE, CommandContext
 from article_mcp.db.pool import open_database
 from article_mcp.embeddings.providers import create_provider
-from article_mcp.embeddings.registry import HnswOptions, ensure_model
+from article_mcp.embeddings.registry import configured_model
 from article_mcp.embeddings.shared_limit import shared_limiter
 from article_mcp.errors import InvalidInputError
 from article_mcp.worker.runs import SHUTDOWN_GRACE_SECONDS, run_pool
@@ -64,9 +64,7 @@ async def worker_command(args: argparse.Namespace, ctx: CommandContext) -> int:
         provider = create_provider(settings, limiter=shared_limiter(settings, db))
         try:
             async with db.pool.acquire() as conn:
-                model = await ensure_model(
-                    conn, provider, settings.embedding_model_name, hnsw=HnswOptions.from_settings(settings)
-                )
+                model = await configured_model(conn, provider, settings)
             log.info("worker_starting", workers=workers, model=model.name, database=db.display_dsn)
             shutdown = anyio.Event()
             async with anyio.create_task_group() as tg:

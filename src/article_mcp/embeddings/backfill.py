@@ -22,6 +22,7 @@ from article_mcp.db.rows import Frozen, fetch_one
 from article_mcp.db.sql import Queries
 from article_mcp.errors import InvalidInputError
 from article_mcp.queue.tasks import Priority, enqueue
+from article_mcp.queue.usage import ModelTokens, model_tokens
 
 QUERIES = Queries("article_mcp.embeddings", "backfill.sql")
 
@@ -79,6 +80,8 @@ class ModelCoverage(Frozen):
     name: str
     dimensions: int | None
     state: str
+    query_prefix: str = Field(description="the instruction put before queries (part of the model's identity)")
+    document_prefix: str = Field(description="the instruction put before passages")
     articles: int = Field(description="articles not marked no_rag")
     articles_embedded: int = Field(description="articles whose every current chunk has a vector")
     chunks: int
@@ -151,17 +154,26 @@ class EmbeddingsStatus(Frozen):
     models: list[ModelCoverage]
     plan: BackfillPlan | None = Field(description="what a backfill of the active model would queue")
     backfill_runs: list[BackfillRun]
+    tokens: list[ModelTokens] = Field(
+        description="tokens per model this hour, today and in 24 hours, and cost"
+    )
 
 
 async def embeddings_status(conn: Connection, settings: Settings) -> EmbeddingsStatus:
     """Read-only: the active model is looked up, never registered, here."""
     models = await coverage(conn)
     provider, name = settings.embedding_provider, settings.embedding_model_name
-    active = next((m.model_id for m in models if (m.provider, m.name) == (provider, name)), None)
+    prefixes = settings.instruction_prefixes()
+    selected = (provider, name, prefixes.query.text, prefixes.document.text)
+    active = next(
+        (m.model_id for m in models if (m.provider, m.name, m.query_prefix, m.document_prefix) == selected),
+        None,
+    )
     return EmbeddingsStatus(
         active_model=f"{provider}/{name}",
         active_model_id=active,
         models=models,
         plan=None if active is None else await plan(conn, active),
         backfill_runs=await backfill_runs(conn),
+        tokens=await model_tokens(conn),
     )

@@ -84,7 +84,7 @@ WITH totals AS (
     SELECT (SELECT count(*) FROM articles WHERE NOT no_rag) AS articles,
            (SELECT count(*) FROM article_chunks) AS chunks
 )
-SELECT m.id AS model_id, m.provider, m.name, m.dimensions, m.state,
+SELECT m.id AS model_id, m.provider, m.name, m.dimensions, m.state, m.query_prefix, m.document_prefix,
        t.articles, t.chunks,
        t.articles - (
            SELECT count(DISTINCT k.article_id) FROM article_chunks k

@@ -1,5 +1,7 @@
-"""The registry of embedding models: one row per (provider, model), its dimension learned from
-the model itself, and a partial HNSW index per model built when the dimension is known.
+"""The registry of embedding models: one row per (provider, model, query prefix, document
+prefix), its dimension learned from the model itself, and a partial HNSW index per model
+built when the dimension is known. A prefix changes what the vectors mean, so another prefix
+is another model, never vectors of two kinds in one index.
 
 Vectors of every model share `chunk_embeddings.embedding` (an untyped `vector`); each model's
 index is on `embedding::vector(<dims>)` WHERE `model_id = <id>`, so searches must use that
@@ -63,6 +65,10 @@ class ModelRecord:
     dimensions: int | None
     # How its index is built once the dimension is known.
     hnsw: HnswOptions = HnswOptions()
+    query_prefix: str = ""
+    document_prefix: str = ""
+    # EMBEDDING_PRICE_PER_MILLION_TOKENS as recorded for the model (None: unknown).
+    price_per_million_tokens: float | None = None
 
 
 def hnsw_index_name(model_id: int) -> str:
@@ -71,23 +77,52 @@ def hnsw_index_name(model_id: int) -> str:
 
 
 async def ensure_model(
-    conn: Connection, provider: EmbeddingProvider, name: str, *, hnsw: HnswOptions | None = None
+    conn: Connection,
+    provider: EmbeddingProvider,
+    name: str,
+    *,
+    hnsw: HnswOptions | None = None,
+    price: float | None = None,
 ) -> ModelRecord:
-    """The record of `provider`'s model `name`, registered if new; rebuilds a missing index."""
+    """The record of `provider`'s model `name` with the provider's prefixes, registered if new
+    (with `price` per million tokens, when given); rebuilds a missing index."""
     row = None
+    prefixes = (provider.prefixes.query.text, provider.prefixes.document.text)
     # Two processes registering the same model at once: the loser's statement may see
     # neither its own insert nor the winner's row; the second try sees the row.
     for _ in range(2):
-        row = await conn.fetchrow(QUERIES["ensure_model"], provider.name, name)
+        row = await conn.fetchrow(QUERIES["ensure_model"], provider.name, name, *prefixes, price)
         if row is not None:
             break
     assert row is not None, "a registered model must be readable"
-    model = ModelRecord(row["id"], row["provider"], row["name"], row["dimensions"], hnsw or HnswOptions())
+    recorded_price = row["price_per_million_tokens"]
+    model = ModelRecord(
+        row["id"],
+        row["provider"],
+        row["name"],
+        row["dimensions"],
+        hnsw or HnswOptions(),
+        query_prefix=row["query_prefix"],
+        document_prefix=row["document_prefix"],
+        price_per_million_tokens=None if recorded_price is None else float(recorded_price),
+    )
     if model.dimensions is not None and not await _index_exists(conn, model.id):
         async with conn.transaction():
             await conn.execute(QUERIES["lock_model"], model.id)
             await _create_index(conn, model, model.dimensions)
     return model
+
+
+async def configured_model(conn: Connection, provider: EmbeddingProvider, settings: Settings) -> ModelRecord:
+    """The model the settings select (EMBEDDING_MODEL, its prefixes, HNSW options and price),
+    registered if new: what `serve`, `worker` and the operator commands use."""
+    return await ensure_model(
+        conn,
+        provider,
+        settings.embedding_model_name,
+        hnsw=HnswOptions.from_settings(settings),
+        price=settings.embedding_price_per_million_tokens,
+    )
 
 
 async def record_dimensions(conn: Connection, model: ModelRecord, dims: int) -> ModelRecord:

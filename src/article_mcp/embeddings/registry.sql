@@ -1,13 +1,20 @@
 -- name: ensure_model
--- The model $2 of provider $1, registered if new.
+-- The model $2 of provider $1 with query prefix $3 and document prefix $4, registered if new;
+-- its price per million tokens becomes $5 unless that is NULL (the recorded one stays).
 WITH inserted AS (
-    INSERT INTO embedding_models (provider, name) VALUES ($1, $2)
-    ON CONFLICT (provider, name) DO NOTHING
-    RETURNING id, provider, name, dimensions
+    INSERT INTO embedding_models (provider, name, query_prefix, document_prefix, price_per_million_tokens)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (provider, name, query_prefix, document_prefix) DO UPDATE
+    SET price_per_million_tokens = EXCLUDED.price_per_million_tokens
+    WHERE EXCLUDED.price_per_million_tokens IS NOT NULL
+      AND embedding_models.price_per_million_tokens IS DISTINCT FROM EXCLUDED.price_per_million_tokens
+    RETURNING id, provider, name, dimensions, query_prefix, document_prefix, price_per_million_tokens
 )
-SELECT id, provider, name, dimensions FROM inserted
+SELECT * FROM inserted
 UNION ALL
-SELECT id, provider, name, dimensions FROM embedding_models WHERE provider = $1 AND name = $2
+SELECT id, provider, name, dimensions, query_prefix, document_prefix, price_per_million_tokens
+FROM embedding_models
+WHERE provider = $1 AND name = $2 AND query_prefix = $3 AND document_prefix = $4
 LIMIT 1;
 
 -- name: lock_model

@@ -22,6 +22,7 @@ from article_mcp.db.rows import Frozen, fetch_one
 from article_mcp.db.sql import Queries
 from article_mcp.errors import ConflictError, NotFoundError
 from article_mcp.queue import tasks
+from article_mcp.queue.usage import TokenReport, token_report
 
 QUERIES = Queries("article_mcp.queue", "admin.sql")
 
@@ -105,6 +106,7 @@ class QueueStatus(Frozen):
     completed_last_hour: int
     failed_last_hour: int
     recent_failures: list[FailedTask]
+    tokens: TokenReport = Field(description="tokens per model with their cost, and the daily budget")
 
 
 async def queue_status(conn: Connection, settings: Settings) -> QueueStatus:
@@ -129,6 +131,7 @@ async def queue_status(conn: Connection, settings: Settings) -> QueueStatus:
         provider_unreachable_since=first_down.provider_unreachable_since if first_down else None,
         provider_error=first_down.provider_error if first_down else None,
         recent_failures=failures,
+        tokens=await token_report(conn, settings),
         **timing,
     )
 

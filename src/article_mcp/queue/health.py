@@ -109,6 +109,19 @@ def _provider_unreachable(status: QueueStatus, _: HealthThresholds) -> Finding |
     )
 
 
+def _token_budget(status: QueueStatus, _: HealthThresholds) -> Finding | None:
+    resets_at = status.tokens.budget_resets_at
+    if resets_at is None:
+        return None
+    return Finding(
+        "degraded",
+        f"the daily token budget (EMBEDDING_DAILY_TOKEN_BUDGET={status.tokens.daily_budget}) is spent:"
+        f" the workers call the provider again at {resets_at.isoformat(timespec='seconds')}",
+        "nothing is lost: tasks wait and resume on their own at the reset; raise"
+        " EMBEDDING_DAILY_TOKEN_BUDGET (and restart the workers) to go on sooner",
+    )
+
+
 def _expired_leases(status: QueueStatus, _: HealthThresholds) -> Finding | None:
     if not status.expired_leases:
         return None
@@ -151,6 +164,7 @@ CHECKS: tuple[Callable[[QueueStatus, HealthThresholds], Finding | None], ...] = 
     _no_worker,
     _paused,
     _provider_unreachable,
+    _token_budget,
     _expired_leases,
     _backlog,
     _failure_rate,

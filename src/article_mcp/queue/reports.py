@@ -13,6 +13,7 @@ from article_mcp.db.pool import Connection
 from article_mcp.db.rows import Frozen, fetch_one
 from article_mcp.db.sql import Queries
 from article_mcp.queue.admin import FailedTask, TaskCounts, counts_by, recent_failures, task_counts, task_row
+from article_mcp.queue.usage import ModelTokens, model_tokens
 
 QUERIES = Queries("article_mcp.queue", "reports.sql")
 
@@ -58,7 +59,10 @@ class QueueMetrics(Frozen):
     failed: int
     error_rate: float | None = Field(description="failed / (completed + failed); None when nothing finished")
     throughput_per_minute: float = Field(description="tasks completed per minute over the window")
-    tokens: int = Field(description="tokens the provider reported for the tasks finished")
+    tokens: int = Field(description="tokens charged to the tasks finished")
+    tokens_by_model: list[ModelTokens] = Field(
+        description="tokens per model this hour, today and in the last 24 hours, with their cost"
+    )
     processing_seconds_p50: float | None = Field(description="claim to completion, median")
     processing_seconds_p95: float | None
     latency_seconds_p50: float | None = Field(description="created to completion, median")
@@ -87,6 +91,7 @@ async def queue_metrics(conn: Connection, *, hours: int) -> QueueMetrics:
         error_rate=tasks["failed"] / finished if finished else None,
         throughput_per_minute=tasks["completed"] / (hours * 60),
         tokens=tasks["tokens"],
+        tokens_by_model=await model_tokens(conn),
         processing_seconds_p50=tasks["processing_p50"],
         processing_seconds_p95=tasks["processing_p95"],
         latency_seconds_p50=tasks["latency_p50"],

@@ -16,7 +16,7 @@ from article_mcp.config import Settings
 from article_mcp.db.pool import CONNECTION_ERRORS, Database, open_database, pooled_connection
 from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.providers.base import EmbeddingProvider
-from article_mcp.embeddings.registry import HnswOptions, ModelRecord, ensure_model
+from article_mcp.embeddings.registry import ModelRecord, configured_model
 from article_mcp.embeddings.shared_limit import shared_limiter
 from article_mcp.search.service import SearchService
 from article_mcp.server.app import Services
@@ -60,9 +60,7 @@ async def open_runtime(settings: Settings, *, migrate: bool = True) -> AsyncIter
         provider = create_provider(settings, limiter=shared_limiter(settings, db))
         try:
             async with pooled_connection(db) as conn:
-                model = await ensure_model(
-                    conn, provider, settings.embedding_model_name, hnsw=HnswOptions.from_settings(settings)
-                )
+                model = await configured_model(conn, provider, settings)
             embedding = Embedding(provider, model)
             yield Runtime(settings, db, embedding, _services(settings, db, embedding))
         finally:

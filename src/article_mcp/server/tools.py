@@ -287,6 +287,7 @@ class QueueTools:
 
     async def queue_status(self) -> QueueStatus:
         """Embedding queue at a glance: tasks by status and priority, oldest pending age, workers
-        with their last heartbeat, throughput over the last hour, and recent failures."""
+        with their last heartbeat, throughput over the last hour, recent failures, and tokens
+        per model (this hour, today, 24 hours) with their cost and the daily token budget."""
         async with pooled_connection(self._db) as conn:
             return await queue_status(conn, self._settings)

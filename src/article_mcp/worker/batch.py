@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 import anyio
@@ -24,7 +25,7 @@ import structlog
 from article_mcp.config import Settings
 from article_mcp.db.pool import CONNECTION_ERRORS, Connection, Database
 from article_mcp.embeddings.batching import embed_texts
-from article_mcp.embeddings.providers.base import EmbeddingProvider
+from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord, check_dimensions, record_dimensions
 from article_mcp.errors import (
     PermanentProviderError,
@@ -42,6 +43,7 @@ from article_mcp.queue.tasks import (
     retry_delay_ms,
     settle,
 )
+from article_mcp.worker.budget import Clock, TokenBudget, utc_now
 from article_mcp.worker.circuit import Circuit
 from article_mcp.worker.heartbeat import BatchMetrics, WorkerBook, WorkerSlot
 from article_mcp.worker.plan import Plan, plan_batch
@@ -64,6 +66,7 @@ class BatchRunner:
         provider: EmbeddingProvider,
         model: ModelRecord,
         book: WorkerBook,
+        clock: Clock = utc_now,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -72,6 +75,8 @@ class BatchRunner:
         self.book = book
         # Open while the provider is unreachable or rate limiting: nothing is claimed then.
         self.circuit = Circuit(settings)
+        # Spent for the day: nothing is claimed until midnight UTC.
+        self.budget = TokenBudget(settings.embedding_daily_token_budget, clock)
         self._dimension_lock = anyio.Lock()
 
     async def run(
@@ -94,18 +99,20 @@ class BatchRunner:
         metrics.failures = await self._settle_mismatched(slot, plan.mismatched)
         held = [t for t in tasks if t.id in plan.tokens_by_task]
         try:
-            vectors, metrics.tokens = await self._embed(plan)
+            vectors, usage = await self._embed(plan)
         except ProviderError as exc:
             failed = time.perf_counter()
             metrics.failures += await self._settle_error(slot, held, exc)
-            self.book.record(metrics.done(started, failed))
+            self.book.record(metrics.done(started, failed, self.budget.now()))
             return []
         metrics.embedded = len(plan.texts)
-        if plan.texts:
+        if usage is not None:
+            metrics.tokens, metrics.usage_source = usage.tokens, usage.usage_source
+            self.budget.spent(usage.tokens, self.budget.now())
             self.circuit.embedded([t.id for t in held])
         embedded = time.perf_counter()
-        following = await self._write(slot, plan, vectors, claim_next, conn)
-        self.book.record(metrics.done(started, embedded))
+        following = await self._write(slot, plan, vectors, metrics.tokens, claim_next, conn)
+        self.book.record(metrics.done(started, embedded, self.budget.now()))
         return following
 
     async def give_back(self, slot: WorkerSlot, reason: SettleReason, message: str) -> None:
@@ -119,9 +126,10 @@ class BatchRunner:
             await settle(conn, leased, reason, delays_ms=delays, message=message)
         slot.in_flight = ()
 
-    async def _embed(self, plan: Plan) -> tuple[dict[str, list[float]], int]:
+    async def _embed(self, plan: Plan) -> tuple[dict[str, list[float]], EmbeddingBatch | None]:
+        """The vectors by text hash, and the calls' token usage (None: nothing to send)."""
         if not plan.texts:
-            return {}, 0
+            return {}, None
         timeout = self.settings.embedding_worker_timeout / 1000
         try:
             with anyio.fail_after(timeout):
@@ -141,8 +149,7 @@ class BatchRunner:
             log.exception("provider_failed_unexpectedly")
             raise TransientProviderError(f"unexpected provider failure: {type(exc).__name__}") from exc
         await self._check_dimensions(batch.vectors)
-        tokens = batch.tokens or sum(plan.tokens_by_task.values())
-        return dict(zip(plan.hashes, batch.vectors, strict=True)), tokens
+        return dict(zip(plan.hashes, batch.vectors, strict=True)), batch
 
     async def _check_dimensions(self, vectors: Sequence[Sequence[float]]) -> None:
         sizes = {len(v) for v in vectors}
@@ -163,10 +170,13 @@ class BatchRunner:
         slot: WorkerSlot,
         plan: Plan,
         vectors: dict[str, list[float]],
+        tokens: int,
         claim_next: int,
         conn: Connection | None,
     ) -> list[ClaimedTask]:
-        limit, held = claim_next, conn
+        # A batch that spent the day's budget claims no next one.
+        limit = 0 if self.budget.resets_at() is not None else claim_next
+        held, charged = conn, plan.charge(tokens)
 
         async def write() -> list[ClaimedTask]:
             nonlocal limit, held
@@ -179,7 +189,7 @@ class BatchRunner:
                     current,
                     slot.worker_id,
                     self.model.id,
-                    tokens_by_task=plan.tokens_by_task,
+                    tokens_by_task=charged,
                     vectors=vectors,
                     limit=claim,
                     lease_ms=self.settings.embedding_lease_ms,
@@ -275,8 +285,9 @@ class _Metrics:
     embedded: int = 0
     tokens: int = 0
     failures: int = 0
+    usage_source: str | None = None
 
-    def done(self, started: float, embedded: float) -> BatchMetrics:
+    def done(self, started: float, embedded: float, at: datetime) -> BatchMetrics:
         finished = time.perf_counter()
         return BatchMetrics(
             worker_id=self.worker_id,
@@ -289,4 +300,6 @@ class _Metrics:
             embed_ms=1000 * (embedded - started),
             write_ms=1000 * (finished - embedded),
             total_ms=1000 * (finished - started),
+            recorded_at=at,
+            usage_source=self.usage_source,
         )

@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from article_mcp.db.pool import Connection
@@ -56,6 +56,8 @@ class BatchMetrics:
     write_ms: float
     total_ms: float
     recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # reported, counted or estimated (providers.base.UsageSource); None: nothing was sent.
+    usage_source: str | None = None
 
 
 def new_worker_id(index: int) -> str:
@@ -86,14 +88,26 @@ class WorkerBook:
         row["recorded_at"] = metrics.recorded_at.isoformat()
         _append(self._metrics, row)
 
+    def buffered_tokens(self, day: date) -> int:
+        """Tokens of the batches of `day` (UTC) not yet written by a beat."""
+        return sum(
+            row["tokens"] for row in self._metrics if datetime.fromisoformat(row["recorded_at"]).date() == day
+        )
+
     def set_state(self, state: WorkerState) -> None:
         """Put every worker in `state` (starting, stopping, stopped)."""
         for slot in self.slots:
             slot.state = state
 
-    async def beat(self, conn: Connection, lease_ms: int, outage: Outage | None = None) -> bool:
-        """Report (with the provider's `outage`, if any), extend leases, flush events and
-        metrics; return whether the queue is paused."""
+    async def beat(
+        self,
+        conn: Connection,
+        lease_ms: int,
+        outage: Outage | None = None,
+        budget_resets_at: datetime | None = None,
+    ) -> bool:
+        """Report (with the provider's `outage`, and the token budget's hold, if any), extend
+        leases, flush events and metrics; return whether the queue is paused."""
         slots = list(self.slots)
         sent = [(s.completed, s.failed, s.last_error) for s in slots]
         events, metrics = list(self._events), list(self._metrics)
@@ -114,6 +128,7 @@ class WorkerBook:
             metrics,
             outage.since if outage else None,
             outage.error if outage else None,
+            budget_resets_at,
         )
         # Counters and buffers may have grown while the beat was on its way: keep the rest.
         for slot, (done, failed, error) in zip(slots, sent, strict=True):

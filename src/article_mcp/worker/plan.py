@@ -24,6 +24,20 @@ class Plan:
     # Tasks with a chunk whose rebuilt text does not match its hash (cut with other settings).
     mismatched: list[ClaimedTask] = field(default_factory=list)
 
+    def charge(self, tokens: int) -> dict[int, int]:
+        """The tokens the calls used, shared out among the tasks in proportion to the estimate
+        of what each sent (largest remainders), so that the tasks add up to the batch."""
+        weights = self.tokens_by_task
+        total = sum(weights.values())
+        if total == 0 or tokens == 0:
+            return dict.fromkeys(weights, 0)
+        shares = {task: tokens * weight / total for task, weight in weights.items()}
+        charged = {task: int(share) for task, share in shares.items()}
+        left = tokens - sum(charged.values())
+        for task in sorted(shares, key=lambda t: charged[t] - shares[t])[:left]:
+            charged[task] += 1
+        return charged
+
 
 def plan_batch(tasks: Sequence[ClaimedTask], *, max_tokens: int) -> Plan:
     """The distinct texts the tasks need embedded, with tokens charged to the first task needing each."""

@@ -11,7 +11,8 @@ EMBEDDING_WORKER_INTERVAL passes (the fallback for a missed notification). Besid
 - cleanup runs on EMBEDDING_CLEANUP_INTERVAL;
 - the probe loop, while the provider's circuit is open (`circuit.Circuit`), sends one probe
   after each backoff and, once the provider answers, makes the held tasks due and wakes the
-  workers. Workers claim nothing while the circuit is open.
+  workers. Workers claim nothing while the circuit is open, nor while the day's tokens have
+  reached EMBEDDING_DAILY_TOKEN_BUDGET (`budget.TokenBudget`, learned at each heartbeat).
 
 A lost database connection is logged and retried; nothing in the pool dies of it. Shutdown:
 with a `shutdown` event set, workers take no new batch and finish theirs within `grace`
@@ -45,6 +46,7 @@ from article_mcp.queue.tasks import (
     reuse_plans,
 )
 from article_mcp.worker.batch import BatchRunner
+from article_mcp.worker.budget import Clock, utc_now
 from article_mcp.worker.circuit import probe
 from article_mcp.worker.heartbeat import WorkerBook, WorkerSlot, mark_dead_workers, new_worker_id
 
@@ -71,6 +73,7 @@ class WorkerPool:
         self.poll_seconds = self.settings.embedding_worker_interval / 1000
         self.lease_ms = self.settings.embedding_lease_ms
         self.circuit = runner.circuit
+        self.budget = runner.budget
         self.paused = False
         self.stopping = False
         self._wake = anyio.Event()
@@ -86,10 +89,11 @@ class WorkerPool:
         model: ModelRecord,
         *,
         workers: int,
+        clock: Clock = utc_now,
     ) -> WorkerPool:
-        """A pool of `workers` workers sharing one batch runner."""
+        """A pool of `workers` workers sharing one batch runner; `clock` is the budget's day."""
         book = WorkerBook([WorkerSlot(new_worker_id(i)) for i in range(workers)])
-        return cls(BatchRunner(settings, db, provider, model, book))
+        return cls(BatchRunner(settings, db, provider, model, book, clock))
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -128,7 +132,7 @@ class WorkerPool:
 
     async def _step(self, slot: WorkerSlot) -> bool:
         """Claim and run one batch; False when there was nothing to claim."""
-        if self.circuit.is_open:
+        if self.circuit.is_open or self.budget.resets_at() is not None:
             return False
         # One connection for a run of batches: a pooled connection is reset on each release.
         async with self.db.pool.acquire() as conn:
@@ -150,7 +154,7 @@ class WorkerPool:
 
     def _next_batch_size(self) -> int:
         """How many tasks to claim with the results of a batch: none when stopping or held back."""
-        if self.stopping or self.paused or self.circuit.is_open:
+        if self.stopping or self.paused or self.circuit.is_open or self.budget.resets_at() is not None:
             return 0
         return self.settings.embedding_batch_size
 
@@ -213,7 +217,8 @@ class WorkerPool:
     async def beat(self) -> None:
         """One heartbeat; wakes the workers when the queue resumes or expired leases come back."""
         async with self.db.pool.acquire() as conn:
-            paused = await self.book.beat(conn, self.lease_ms, self.circuit.outage)
+            paused = await self.book.beat(conn, self.lease_ms, self.circuit.outage, self.budget.resets_at())
+            await self.budget.learn(conn, self.book.buffered_tokens)
             reaped = await reap_expired(conn)
             await mark_dead_workers(conn, self.lease_ms)
         resumed = self.paused and not paused

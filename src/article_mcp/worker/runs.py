@@ -16,6 +16,7 @@ from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.errors import describe
 from article_mcp.queue.tasks import NOTIFY_CHANNEL, claim
+from article_mcp.worker.budget import Clock, utc_now
 from article_mcp.worker.pool import MAX_HEARTBEAT_SECONDS, WorkerPool
 
 log = structlog.get_logger(__name__)
@@ -32,9 +33,11 @@ async def run_pool(
     *,
     shutdown: anyio.Event | None = None,
     grace: float = SHUTDOWN_GRACE_SECONDS,
+    clock: Clock = utc_now,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run EMBEDDING_CONCURRENT_WORKERS workers until cancelled (or `shutdown` is set).
+    """Run EMBEDDING_CONCURRENT_WORKERS workers until cancelled (or `shutdown` is set);
+    `clock` says which UTC day the token budget counts.
 
     Started with `task_group.start(run_pool, ...)`, it reports started once every worker is
     registered. Returns at once when there are no workers to run.
@@ -42,7 +45,8 @@ async def run_pool(
     if settings.embedding_concurrent_workers == 0 or not settings.semantic_search_enabled:
         task_status.started()
         return
-    pool = WorkerPool.create(settings, db, provider, model, workers=settings.embedding_concurrent_workers)
+    count = settings.embedding_concurrent_workers
+    pool = WorkerPool.create(settings, db, provider, model, workers=count, clock=clock)
     try:
         async with anyio.create_task_group() as background:
             await pool.register()
@@ -80,13 +84,18 @@ async def embed_now(
     """Embed just-enqueued tasks right away (EMBEDDING_QUEUE_ENABLED=false), as a worker would.
 
     Never raises for the provider or the database: the write is already committed, and a task
-    that could not run stays queued (retried by a worker, or by `embeddings backfill`).
+    that could not run stays queued (retried by a worker, or by `embeddings backfill`), as it
+    does while the day's token budget is spent.
     """
     pool = WorkerPool.create(settings, db, provider, model, workers=1)
     [slot] = pool.book.slots
     slot.worker_id = f"sync:{pool.book.hostname}:{pool.book.pid}"
     try:
         async with db.pool.acquire() as conn:
+            await pool.budget.learn(conn, pool.book.buffered_tokens)
+            if pool.budget.resets_at() is not None:
+                log.info("token_budget_spent", tasks=list(task_ids), resets_at=pool.budget.resets_at())
+                return
             tasks = await claim(
                 conn,
                 slot.worker_id,

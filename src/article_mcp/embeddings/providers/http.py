@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from article_mcp.config import Settings, redact_url
-from article_mcp.embeddings.providers.base import EmbeddingBatch
+from article_mcp.config import InstructionPrefixes, Settings, redact_url
+from article_mcp.embeddings.providers.base import EmbeddingBatch, Purpose, with_prefix
 from article_mcp.embeddings.providers.ratelimit import Limiter, RateLimiter
 from article_mcp.embeddings.providers.responses import error_detail, retry_after_seconds, scrub
 from article_mcp.errors import (
@@ -60,6 +60,7 @@ class HttpProvider(ABC):
         limiter: Limiter | None = None,
     ) -> None:
         self._model = model or settings.embedding_model_name
+        self._prefixes = settings.instruction_prefixes(self._model)
         self._max_batch_size = max_batch_size
         self._secret = secret
         self.base_url = base_url.rstrip("/")
@@ -82,20 +83,30 @@ class HttpProvider(ABC):
         return self._model
 
     @property
+    def prefixes(self) -> InstructionPrefixes:
+        """The instructions put before queries and passages."""
+        return self._prefixes
+
+    @property
     def max_batch_size(self) -> int:
         """The most texts one `embed` call accepts."""
         return self._max_batch_size
 
-    async def embed(self, texts: Sequence[str]) -> EmbeddingBatch:
-        """Embed up to `max_batch_size` texts in one request."""
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose = "document") -> EmbeddingBatch:
+        """Embed up to `max_batch_size` texts in one request; the tokens the server reports,
+        else the estimate of what was sent."""
         if not texts:
             return EmbeddingBatch(vectors=[])
         if len(texts) > self._max_batch_size:
             raise InvalidInputError("texts", f"at most {self._max_batch_size} per call to {self.name}")
+        sent = with_prefix(texts, self._prefixes, purpose)
         if not self.limiter.unlimited:
-            await self.limiter.acquire(sum(map(count_tokens, texts)))
-        body = await self._post(self._payload(texts))
-        return self._parse(body, len(texts))
+            await self.limiter.acquire(sum(map(count_tokens, sent)))
+        body = await self._post(self._payload(sent))
+        vectors, tokens = self._parse(body, len(sent))
+        if tokens is None:
+            return EmbeddingBatch(vectors, sum(map(count_tokens, sent)), "estimated")
+        return EmbeddingBatch(vectors, tokens, "reported")
 
     async def aclose(self) -> None:
         """Close the connections."""
@@ -106,8 +117,8 @@ class HttpProvider(ABC):
         """The JSON body of one request."""
 
     @abstractmethod
-    def _parse(self, body: Any, count: int) -> EmbeddingBatch:
-        """The vectors and token usage in a successful answer."""
+    def _parse(self, body: Any, count: int) -> tuple[list[list[float]], int | None]:
+        """The vectors in a successful answer, and the tokens it reports (None: no usage)."""
 
     def _refused(self, status: int, detail: str) -> ProviderError:
         """The error for a 4xx answer other than 429; providers add their own advice."""

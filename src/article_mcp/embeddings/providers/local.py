@@ -15,8 +15,8 @@ from typing import Any
 import anyio
 import structlog
 
-from article_mcp.config import Settings
-from article_mcp.embeddings.providers.base import EmbeddingBatch
+from article_mcp.config import InstructionPrefixes, Settings
+from article_mcp.embeddings.providers.base import EmbeddingBatch, Purpose, with_prefix
 from article_mcp.errors import ConfigError, PermanentProviderError
 
 log = structlog.get_logger(__name__)
@@ -97,6 +97,7 @@ class LocalProvider:
         if not local_extra_installed():
             raise ConfigError(MISSING_EXTRA)
         self._model_name = model or settings.embedding_model_name
+        self._prefixes = settings.instruction_prefixes(self._model_name)
         self._model: Any = None
         self._loading = anyio.Lock()
         # One encode at a time: a second would only fight the first for the cores.
@@ -106,6 +107,11 @@ class LocalProvider:
     def model(self) -> str:
         """The model the vectors come from."""
         return self._model_name
+
+    @property
+    def prefixes(self) -> InstructionPrefixes:
+        """The instructions put before queries and passages."""
+        return self._prefixes
 
     @property
     def max_batch_size(self) -> int:
@@ -120,21 +126,27 @@ class LocalProvider:
                     self._model = await anyio.to_thread.run_sync(load_model, self._model_name)
         return self._model
 
-    async def embed(self, texts: Sequence[str]) -> EmbeddingBatch:
-        """Embed texts into unit vectors (cosine similarity is their dot product)."""
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose = "document") -> EmbeddingBatch:
+        """Embed texts into unit vectors (cosine similarity is their dot product); the tokens
+        are counted with the model's own tokenizer."""
         if not texts:
             return EmbeddingBatch(vectors=[])
         model = await self.loaded()
-        vectors = await anyio.to_thread.run_sync(encode, model, list(texts), limiter=self._threads)
-        return EmbeddingBatch(vectors=vectors)
+        sent = with_prefix(texts, self._prefixes, purpose)
+        vectors, tokens = await anyio.to_thread.run_sync(encode, model, sent, limiter=self._threads)
+        return EmbeddingBatch(vectors, tokens, "counted")
 
     async def aclose(self) -> None:
         """Let the model go."""
         self._model = None
 
 
-def encode(model: Any, texts: list[str]) -> list[list[float]]:
-    """The model's own `encode`, as the provider calls it (blocking)."""
+def encode(model: Any, texts: list[str]) -> tuple[list[list[float]], int]:
+    """The model's own `encode`, as the provider calls it, and the tokens the model read
+    (special tokens included, cut at its sequence length as `encode` cuts them); blocking."""
+    # Renamed in sentence-transformers 6; the old name warns there.
+    tokenize = getattr(model, "preprocess", None) or model.tokenize
+    mask = tokenize(texts)["attention_mask"]
     array = model.encode(
         texts,
         batch_size=ENCODE_BATCH_SIZE,
@@ -143,4 +155,4 @@ def encode(model: Any, texts: list[str]) -> list[list[float]]:
         show_progress_bar=False,
     )
     vectors: list[list[float]] = array.tolist()
-    return vectors
+    return vectors, int(mask.sum())

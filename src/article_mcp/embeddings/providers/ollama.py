@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from article_mcp.config import Settings
-from article_mcp.embeddings.providers.base import EmbeddingBatch
 from article_mcp.embeddings.providers.http import HttpProvider
 from article_mcp.embeddings.providers.ratelimit import Limiter
-from article_mcp.embeddings.providers.responses import checked_vectors
+from article_mcp.embeddings.providers.responses import checked_vectors, reported_tokens
 from article_mcp.errors import PermanentProviderError, ProviderError
 
 # Ollama takes any number of inputs; this bounds the size of one request and its answer.
@@ -37,7 +36,7 @@ class OllamaProvider(HttpProvider):
     def _payload(self, texts: Sequence[str]) -> dict[str, Any]:
         return {"model": self.model, "input": list(texts)}
 
-    def _parse(self, body: Any, count: int) -> EmbeddingBatch:
+    def _parse(self, body: Any, count: int) -> tuple[list[list[float]], int | None]:
         if not isinstance(body, dict) or "embeddings" not in body:
             raise PermanentProviderError(
                 f"{self.where} answered without `embeddings`: is OLLAMA_BASE_URL an Ollama server"
@@ -45,7 +44,7 @@ class OllamaProvider(HttpProvider):
             )
         vectors = checked_vectors(body["embeddings"], count, self.where)
         tokens = body.get("prompt_eval_count")
-        return EmbeddingBatch(vectors=vectors, tokens=tokens if isinstance(tokens, int) else 0)
+        return vectors, reported_tokens(tokens)
 
     def _refused(self, status: int, detail: str) -> ProviderError:
         if status == 404 and "model" in detail.lower():

@@ -8,10 +8,9 @@ from typing import Any
 import httpx
 
 from article_mcp.config import Settings
-from article_mcp.embeddings.providers.base import EmbeddingBatch
 from article_mcp.embeddings.providers.http import HttpProvider
 from article_mcp.embeddings.providers.ratelimit import Limiter
-from article_mcp.embeddings.providers.responses import checked_vectors, error_code
+from article_mcp.embeddings.providers.responses import checked_vectors, error_code, reported_tokens
 from article_mcp.errors import ConfigError, PermanentProviderError, ProviderError
 
 # OpenAI accepts at most 2048 inputs and 300,000 tokens in one request.
@@ -48,7 +47,7 @@ class OpenAIProvider(HttpProvider):
     def _payload(self, texts: Sequence[str]) -> dict[str, Any]:
         return {"model": self.model, "input": list(texts), "encoding_format": "float"}
 
-    def _parse(self, body: Any, count: int) -> EmbeddingBatch:
+    def _parse(self, body: Any, count: int) -> tuple[list[list[float]], int | None]:
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise PermanentProviderError(
@@ -60,7 +59,7 @@ class OpenAIProvider(HttpProvider):
         vectors = checked_vectors([item.get("embedding") for item in ordered], count, self.where)
         usage = body.get("usage")
         tokens = usage.get("total_tokens", usage.get("prompt_tokens")) if isinstance(usage, dict) else None
-        return EmbeddingBatch(vectors=vectors, tokens=tokens if isinstance(tokens, int) else 0)
+        return vectors, reported_tokens(tokens)
 
     def _refused(self, status: int, detail: str) -> ProviderError:
         if status == 401:

@@ -121,3 +121,10 @@ def checked_vectors(raw: object, expected: int, where: str) -> list[list[float]]
             f"{where} returned {zero.size} all-zero vectors (the first for text {int(zero[0])})"
         )
     return cast(list[list[float]], raw)
+
+
+def reported_tokens(value: object) -> int | None:
+    """A usage figure from an answer: a non-negative integer, else None (not reported)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
