@@ -92,10 +92,14 @@ class Settings(BaseSettings):
         5_000, description="ms to open a connection to the provider"
     )
     embedding_requests_per_minute: NonNegativeInt = Field(
-        0, description="client-side limit of provider requests per minute (0: none)"
+        0,
+        description="requests to the provider in any minute, one budget shared by every process"
+        " on the database (0: none)",
     )
     embedding_tokens_per_minute: NonNegativeInt = Field(
-        0, description="client-side limit of estimated tokens per minute (0: none)"
+        0,
+        description="estimated tokens sent to the provider in any minute, shared like the request"
+        " limit (0: none)",
     )
     embedding_provider_batch_size: int = Field(64, gt=0, le=2048, description="chunks per provider call")
     embedding_query_prefix: str | None = Field(

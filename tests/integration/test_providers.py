@@ -283,11 +283,12 @@ async def test_the_rate_limiter_paces_requests_by_count_and_estimated_tokens(
         slept.append(seconds)
         now[0] += seconds
 
-    # 6 requests and 600 tokens a minute: bursts of one request and 100 tokens.
+    # 6 requests and 600 tokens a minute: bursts of one request and 30 tokens, then one
+    # request every 12 s and 9.5 tokens a second.
     provider.limiter = RateLimiter(6, 600, clock=lambda: now[0], sleep=sleep)
     await provider.embed(["one two three"])  # 3 estimated tokens
-    await provider.embed(["four five"])  # the request bucket is empty: one more in 10 s
-    # 250 tokens: 150 over the refilled bucket, 15 s at 10 a second (longer than request pacing).
+    await provider.embed(["four five"])  # the request bucket is empty: one more in 12 s
+    # 250 tokens: 220 over the refilled bucket, 23 s at 9.5 a second (longer than request pacing).
     await provider.embed(["a " * 250])
-    assert slept == pytest.approx([10.0, 15.0])
+    assert slept == pytest.approx([12.0, 220 / 9.5])
     assert server.call_count == 3

@@ -11,7 +11,8 @@ every token reported is added up in `tokens_reported`. `server.report_usage = Fa
 as a compatible server that reports none.
 
 Vectors are derived from the text's hash (`fake_vector`), so a test can tell which text a
-vector belongs to. Every request is recorded (`calls`, `call_count`, `input_count`). Faults are
+vector belongs to. Every request is recorded (`calls`, `call_count`, `input_count`), with the
+time it arrived (`Call.at`, `time.monotonic()`). Faults are
 scripted per request, first in first out, whatever the endpoint:
 
     server.fail(503, times=2)               HTTP errors in the endpoint's own error format
@@ -24,6 +25,7 @@ scripted per request, first in first out, whatever the endpoint:
     server.model_dimensions = {"m": 48}     model "m" answers 48 values (others: `dimensions`)
     server.down = True                      an outage: every request is cut off unanswered
     server.poison = "word"                  any request with a text containing it gets HTTP 500
+    server.latency = 0.05                   every answer takes this long (a model's time per call)
 
 It runs in a thread, so it serves async tests, sync tests and `article-mcp` subprocesses alike
 (`server.env("ollama")` gives the variables a subprocess needs). Use the `fake_server` fixture
@@ -77,6 +79,8 @@ class Call:
     model: str | None
     inputs: list[str]
     authorization: str | None
+    # When it arrived, by time.monotonic(): what rate-limit tests count windows of.
+    at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,8 @@ class FakeEmbeddingServer:
         # False: answers carry no usage (`prompt_eval_count`, `usage`), as some servers do.
         self.report_usage = True
         self.tokens_reported = 0
+        # Seconds every answer takes, faults aside: a model's fixed time per call (benchmarks).
+        self.latency = 0.0
         self.calls: list[Call] = []
         self._faults: list[Fault] = []
         # Consulted when nothing is scripted: a fault for this request, or None (soak tests).
@@ -277,7 +283,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not openai and self.path != "/api/embed":
             self._send(404, b"404 page not found", "text/plain")
             return
-        self.fake._record(Call(self.path, request.get("model"), inputs, self.headers.get("Authorization")))
+        authorization = self.headers.get("Authorization")
+        self.fake._record(Call(self.path, request.get("model"), inputs, authorization, time.monotonic()))
         if self.fake.down:
             self.close_connection = True
             return
@@ -286,8 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(openai, 500, "the model crashed on this input", None, {})
             return
         fault = self.fake._next_fault() or Fault()
-        if fault.delay:
-            time.sleep(fault.delay)
+        if fault.delay or self.fake.latency:
+            time.sleep(fault.delay or self.fake.latency)
         if fault.raw_body is not None:
             self._send(fault.status, fault.raw_body, "application/json")
         elif fault.status >= 400:

@@ -18,6 +18,7 @@ from article_mcp.embeddings import registry
 from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
+from article_mcp.embeddings.shared_limit import shared_limiter
 from article_mcp.errors import ConfigError, ProviderError, SemanticUnavailableError
 from article_mcp.search.fusion import Vector
 from article_mcp.search.query_vectors import QueryEmbedder
@@ -90,7 +91,8 @@ class ActiveModels:
         found = self._embedders.get(model.id)
         if found is None:
             try:
-                provider = create_provider(registry.settings_for(self._settings, model))
+                rebuilt = registry.settings_for(self._settings, model)
+                provider = create_provider(rebuilt, limiter=shared_limiter(rebuilt, self._db))
             except ConfigError as exc:
                 raise SemanticUnavailableError(
                     "provider_failed",

@@ -30,6 +30,7 @@ from article_mcp.embeddings.registry import (
     live_models,
     settings_for,
 )
+from article_mcp.embeddings.shared_limit import shared_limiter
 from article_mcp.errors import ConfigError, describe
 from article_mcp.worker.runs import SHUTDOWN_GRACE_SECONDS, run_pool
 
@@ -63,7 +64,7 @@ async def open_embeddings(settings: Settings, db: Database) -> AsyncIterator[Emb
     it and for each other live model; closes them all at exit."""
     hnsw = HnswOptions.from_settings(settings)
     async with AsyncExitStack() as stack:
-        provider = create_provider(settings)
+        provider = create_provider(settings, limiter=shared_limiter(settings, db))
         stack.push_async_callback(provider.aclose)
         async with pooled_connection(db) as conn:
             model = await configured_model(conn, provider, settings)
@@ -73,7 +74,8 @@ async def open_embeddings(settings: Settings, db: Database) -> AsyncIterator[Emb
         others = []
         for other in (m for m in live if m.id != model.id):
             try:
-                other_provider = create_provider(settings_for(settings, other))
+                rebuilt = settings_for(settings, other)
+                other_provider = create_provider(rebuilt, limiter=shared_limiter(rebuilt, db))
             except ConfigError as exc:
                 log.warning("model_not_served", model=str(other.identity), error=describe(exc))
                 continue

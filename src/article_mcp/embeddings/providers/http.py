@@ -23,7 +23,7 @@ import httpx
 
 from article_mcp.config import InstructionPrefixes, Settings, redact_url
 from article_mcp.embeddings.providers.base import EmbeddingBatch, Purpose, with_prefix
-from article_mcp.embeddings.providers.ratelimit import RateLimiter
+from article_mcp.embeddings.providers.ratelimit import Limiter, RateLimiter
 from article_mcp.embeddings.providers.responses import error_detail, retry_after_seconds, scrub
 from article_mcp.errors import (
     InvalidInputError,
@@ -57,6 +57,7 @@ class HttpProvider(ABC):
         max_batch_size: int,
         headers: Mapping[str, str] | None = None,
         secret: str | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self._model = model or settings.embedding_model_name
         self._prefixes = settings.instruction_prefixes(self._model)
@@ -71,7 +72,8 @@ class HttpProvider(ABC):
             timeout=httpx.Timeout(self._read_timeout, connect=self._connect_timeout),
             headers=dict(headers or {}),
         )
-        self.limiter = RateLimiter(
+        # A shared limiter when the caller has a database; this process's own otherwise.
+        self.limiter: Limiter = limiter or RateLimiter(
             settings.embedding_requests_per_minute, settings.embedding_tokens_per_minute
         )
 

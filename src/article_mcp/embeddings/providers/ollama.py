@@ -7,6 +7,7 @@ from typing import Any
 
 from article_mcp.config import Settings
 from article_mcp.embeddings.providers.http import HttpProvider
+from article_mcp.embeddings.providers.ratelimit import Limiter
 from article_mcp.embeddings.providers.responses import checked_vectors, reported_tokens
 from article_mcp.errors import PermanentProviderError, ProviderError
 
@@ -20,13 +21,16 @@ class OllamaProvider(HttpProvider):
     name = "ollama"
     service = "Ollama"
 
-    def __init__(self, settings: Settings, *, model: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, model: str | None = None, limiter: Limiter | None = None
+    ) -> None:
         super().__init__(
             settings,
             model=model,
             base_url=settings.ollama_base_url,
             path="/api/embed",
             max_batch_size=MAX_BATCH_SIZE,
+            limiter=limiter,
         )
 
     def _payload(self, texts: Sequence[str]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import httpx
 
 from article_mcp.config import Settings
 from article_mcp.embeddings.providers.http import HttpProvider
+from article_mcp.embeddings.providers.ratelimit import Limiter
 from article_mcp.embeddings.providers.responses import checked_vectors, error_code, reported_tokens
 from article_mcp.errors import ConfigError, PermanentProviderError, ProviderError
 
@@ -23,7 +24,9 @@ class OpenAIProvider(HttpProvider):
     name = "openai"
     service = "the OpenAI-compatible server"
 
-    def __init__(self, settings: Settings, *, model: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, model: str | None = None, limiter: Limiter | None = None
+    ) -> None:
         key = settings.openai_api_key.get_secret_value().strip() if settings.openai_api_key else ""
         if not key:
             raise ConfigError("OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai")
@@ -38,6 +41,7 @@ class OpenAIProvider(HttpProvider):
             max_batch_size=max_batch_size,
             headers={"Authorization": f"Bearer {key}"},
             secret=key,
+            limiter=limiter,
         )
 
     def _payload(self, texts: Sequence[str]) -> dict[str, Any]:
