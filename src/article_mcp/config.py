@@ -23,6 +23,9 @@ from article_mcp.errors import ConfigError
 ProviderName = Literal["local", "ollama", "openai"]
 LogFormat = Literal["console", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# How DATABASE_URL hands out server connections: for a whole session (PostgreSQL itself, or a
+# pooler in session mode), or per transaction (PgBouncer and most managed poolers).
+PoolMode = Literal["session", "transaction"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
@@ -61,6 +64,18 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     article_mcp_data_dir: Path = Field(default_factory=default_data_dir)
     database_pool_size: Annotated[int, Field(ge=2, le=100)] = 10
+    database_pool_mode: PoolMode = Field(
+        default="session",
+        description="how the server at DATABASE_URL hands out connections: `session` (PostgreSQL "
+        "itself, or a pooler in session mode) or `transaction` (a pooler such as PgBouncer in "
+        "transaction mode: no statement cache, no session state, LISTEN only on DATABASE_DIRECT_URL)",
+    )
+    database_direct_url: SecretStr | None = Field(
+        default=None,
+        description="with DATABASE_POOL_MODE=transaction: the same database reached without the "
+        "pooler, for LISTEN (workers woken at once, resource-updated notifications) and migrations; "
+        "unset, workers poll every EMBEDDING_WORKER_INTERVAL",
+    )
 
     # Embedding provider
     semantic_search_enabled: bool = True
@@ -210,7 +225,7 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(describe_validation_error(exc)) from None
 
 
-SECRET_SETTINGS = frozenset({"DATABASE_URL", "OPENAI_API_KEY", "AUTH_TOKEN"})
+SECRET_SETTINGS = frozenset({"DATABASE_URL", "DATABASE_DIRECT_URL", "OPENAI_API_KEY", "AUTH_TOKEN"})
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -131,8 +131,10 @@ class WorkerPool:
         if self.circuit.is_open:
             return False
         # One connection for a run of batches: a pooled connection is reset on each release.
+        # Behind a pooler in transaction mode there is no session to keep plans in.
         async with self.db.pool.acquire() as conn:
-            await reuse_plans(conn)
+            if self.db.mode == "session":
+                await reuse_plans(conn)
             tasks = await claim(
                 conn,
                 slot.worker_id,

@@ -48,7 +48,14 @@ async def run_pool(
             await pool.register()
             for slot in pool.book.slots:
                 pool.book.event("info", "worker_started", "worker started", slot.worker_id)
-            background.start_soon(_listen_for_tasks, db.dsn, pool)
+            if db.listen_dsn is not None:
+                background.start_soon(_listen_for_tasks, db.listen_dsn, pool)
+            else:
+                log.info(
+                    "workers_polling",
+                    interval_ms=settings.embedding_worker_interval,
+                    reason="DATABASE_POOL_MODE=transaction without DATABASE_DIRECT_URL: no LISTEN",
+                )
             background.start_soon(pool.heartbeat_loop)
             background.start_soon(pool.cleanup_loop)
             background.start_soon(pool.probe_loop)
