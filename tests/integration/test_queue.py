@@ -436,14 +436,15 @@ async def test_the_claim_walks_the_claim_index_and_touches_only_claimed_rows(db:
         await queue.enqueue(conn, ids, model, max_attempts=3)
         await queue.claim(conn, "w0", model, limit=20, lease_ms=LEASE_MS)
         await conn.execute("ANALYZE")
-        args = ("w1", model, [], [], [], [], 10, LEASE_MS, None)
+        args = ("w1", model, [], [], [], [], 10, LEASE_MS, None, list(queue.PRIORITIES), None)
         custom = await conn.fetch("EXPLAIN " + queue.QUERIES["finish_and_claim"], *args)
         # The plan a worker's connection reuses for every batch (see reuse_plans).
         await queue.reuse_plans(conn)
         await conn.execute("PREPARE claim AS " + queue.QUERIES["finish_and_claim"])
         # EXECUTE takes no parameters: the same arguments as literals.
         generic = await conn.fetch(
-            f"EXPLAIN EXECUTE claim('w1', {model}, '{{}}', '{{}}', '{{}}', '{{}}', 10, {LEASE_MS}, NULL)"
+            f"EXPLAIN EXECUTE claim('w1', {model}, '{{}}', '{{}}', '{{}}', '{{}}', 10, {LEASE_MS}, NULL,"
+            " '{high,normal,low}', NULL)"
         )
         await conn.execute("DEALLOCATE claim")
     for rows in (custom, generic):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import anyio
@@ -16,6 +17,7 @@ from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord, ensure_model
 from article_mcp.passages.chunking import embed_text
+from article_mcp.queue.tasks import EVERYTHING, Partition
 from article_mcp.worker.runs import run_pool
 from tests.conftest import make_settings
 from tests.support.fake_providers import FakeEmbeddingServer, fake_vector
@@ -55,10 +57,12 @@ async def provider_and_model(
 
 
 @asynccontextmanager
-async def running_pool(settings: Settings, db: Database) -> AsyncIterator[ModelRecord]:
-    """The worker pool running in the background for the duration of the block."""
+async def running_pool(
+    settings: Settings, db: Database, partition: Partition = EVERYTHING
+) -> AsyncIterator[ModelRecord]:
+    """The worker pool (taking `partition`) running in the background for the block."""
     async with provider_and_model(settings, db) as (provider, model), anyio.create_task_group() as tg:
-        await tg.start(run_pool, settings, db, provider, model)
+        await tg.start(partial(run_pool, settings, db, provider, model, partition=partition))
         yield model
         tg.cancel_scope.cancel()
 

@@ -36,7 +36,9 @@ from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.errors import describe
 from article_mcp.queue.cleanup import cleanup
 from article_mcp.queue.tasks import (
+    EVERYTHING,
     ClaimedTask,
+    Partition,
     SettleReason,
     claim,
     max_attempts,
@@ -86,10 +88,11 @@ class WorkerPool:
         model: ModelRecord,
         *,
         workers: int,
+        partition: Partition = EVERYTHING,
     ) -> WorkerPool:
-        """A pool of `workers` workers sharing one batch runner."""
+        """A pool of `workers` workers sharing one batch runner, taking tasks of `partition`."""
         book = WorkerBook([WorkerSlot(new_worker_id(i)) for i in range(workers)])
-        return cls(BatchRunner(settings, db, provider, model, book))
+        return cls(BatchRunner(settings, db, provider, model, book, partition))
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -141,6 +144,7 @@ class WorkerPool:
                 self.runner.model.id,
                 limit=self.settings.embedding_batch_size,
                 lease_ms=self.lease_ms,
+                partition=self.runner.partition,
             )
             if not tasks:
                 return False

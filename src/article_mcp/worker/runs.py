@@ -15,7 +15,7 @@ from article_mcp.db.pool import Database
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.errors import describe
-from article_mcp.queue.tasks import NOTIFY_CHANNEL, claim
+from article_mcp.queue.tasks import EVERYTHING, NOTIFY_CHANNEL, Partition, claim
 from article_mcp.worker.pool import MAX_HEARTBEAT_SECONDS, WorkerPool
 
 log = structlog.get_logger(__name__)
@@ -32,9 +32,11 @@ async def run_pool(
     *,
     shutdown: anyio.Event | None = None,
     grace: float = SHUTDOWN_GRACE_SECONDS,
+    partition: Partition = EVERYTHING,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run EMBEDDING_CONCURRENT_WORKERS workers until cancelled (or `shutdown` is set).
+    """Run EMBEDDING_CONCURRENT_WORKERS workers, taking the tasks of `partition`, until
+    cancelled (or `shutdown` is set).
 
     Started with `task_group.start(run_pool, ...)`, it reports started once every worker is
     registered. Returns at once when there are no workers to run.
@@ -42,12 +44,14 @@ async def run_pool(
     if settings.embedding_concurrent_workers == 0 or not settings.semantic_search_enabled:
         task_status.started()
         return
-    pool = WorkerPool.create(settings, db, provider, model, workers=settings.embedding_concurrent_workers)
+    count = settings.embedding_concurrent_workers
+    pool = WorkerPool.create(settings, db, provider, model, workers=count, partition=partition)
+    started = "worker started" if partition.everything else f"worker started, taking {partition}"
     try:
         async with anyio.create_task_group() as background:
             await pool.register()
             for slot in pool.book.slots:
-                pool.book.event("info", "worker_started", "worker started", slot.worker_id)
+                pool.book.event("info", "worker_started", started, slot.worker_id)
             if db.listen_dsn is not None:
                 background.start_soon(_listen_for_tasks, db.listen_dsn, pool)
             else:
