@@ -14,7 +14,14 @@ from article_mcp.queue.admin import queue_status
 from tests.support.fake_providers import FakeEmbeddingServer
 from tests.support.queue_states import add_article, add_model, add_task
 from tests.support.queue_writes import write_article
-from tests.support.worker_runs import queue_drained, running_pool, wait_until, worker_settings
+from tests.support.worker_runs import (
+    completed_by,
+    queue_drained,
+    running_pool,
+    wait_until,
+    worker_partitions,
+    worker_settings,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -130,23 +137,6 @@ async def test_queue_status_counts_pending_work_per_partition(db: Database, sett
     by_folder = {f.folder: f.tasks for f in status.pending_by_folder}
     assert by_folder == {"guides": 3, "archive": 2, "guideswork": 1, "": 1}
     assert [f.tasks for f in status.pending_by_folder] == sorted(by_folder.values(), reverse=True)
-
-
-async def worker_partitions(conn: asyncpg.Connection) -> dict[str, str]:
-    """Each worker's id and the partition it started with (from its `worker_started` event)."""
-    rows = await conn.fetch(
-        "SELECT worker_id, message FROM embedding_audit_logs WHERE event = 'worker_started'"
-    )
-    return {row["worker_id"]: row["message"] for row in rows}
-
-
-async def completed_by(conn: asyncpg.Connection) -> dict[int, str]:
-    """Which worker completed each task."""
-    rows = await conn.fetch(
-        "SELECT unnest(task_ids) AS task_id, worker_id FROM embedding_audit_logs"
-        " WHERE event = 'tasks_completed'"
-    )
-    return {row["task_id"]: row["worker_id"] for row in rows}
 
 
 async def test_two_partitioned_workers_each_take_their_own_and_leave_nothing_behind(

@@ -103,3 +103,21 @@ async def wrong_or_missing_vectors(conn: asyncpg.Connection, model_id: int) -> l
         ):
             problems.append(f"stale: {text!r}")
     return problems
+
+
+async def worker_partitions(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, str]:
+    """Each worker's id and how it started ('worker started', or '..., taking <partition>'),
+    from its `worker_started` event (written by the heartbeat: read it once the pool stopped)."""
+    rows = await conn.fetch(
+        "SELECT worker_id, message FROM embedding_audit_logs WHERE event = 'worker_started'"
+    )
+    return {row["worker_id"]: row["message"] for row in rows}
+
+
+async def completed_by(conn: asyncpg.Connection | asyncpg.Pool) -> dict[int, str]:
+    """Which worker completed each task."""
+    rows = await conn.fetch(
+        "SELECT unnest(task_ids) AS task_id, worker_id FROM embedding_audit_logs"
+        " WHERE event = 'tasks_completed'"
+    )
+    return {row["task_id"]: row["worker_id"] for row in rows}
