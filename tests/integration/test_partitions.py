@@ -12,7 +12,7 @@ from article_mcp.db.pool import Database
 from article_mcp.queue import tasks as queue
 from article_mcp.queue.admin import queue_status
 from tests.support.fake_providers import FakeEmbeddingServer
-from tests.support.queue_states import add_article, add_model, add_task
+from tests.support.queue_states import add_article, add_model, add_task, many_articles
 from tests.support.queue_writes import write_article
 from tests.support.worker_runs import (
     completed_by,
@@ -100,12 +100,7 @@ async def claim_plans(
 async def test_a_partitioned_claim_walks_the_claim_index(db: Database) -> None:
     async with db.pool.acquire() as conn:
         model = await add_model(conn)
-        await conn.execute(
-            "INSERT INTO articles (slug, title, content, content_hash, folder)"
-            " SELECT 'a' || i, 'A', 'text', 'h', (ARRAY['guides', 'archive', ''])[i % 3 + 1]"
-            " FROM generate_series(1, 3000) AS i"
-        )
-        ids = [r["id"] for r in await conn.fetch("SELECT id FROM articles ORDER BY id")]
+        ids = await many_articles(conn, 3000, ("guides", "archive", ""))
         for n, priority in enumerate(queue.PRIORITIES):
             await queue.enqueue(conn, ids[n::3], model, priority=priority, max_attempts=3)
         await conn.execute("ANALYZE")
