@@ -9,8 +9,8 @@ connection for one transaction at a time, so nothing may outlive a transaction:
   Flush, not a Sync: the pooler never lets the server connection go in between (PgBouncer
   1.18, Debian's, with 20 clients on 3 server connections, checked while building this);
 - no reset query when a connection goes back to our pool (`RESET ALL`, `UNLISTEN *` would run
-  on whatever server connection is lent then; there is no session state to reset): only a
-  transaction left open is rolled back;
+  on whatever server connection is lent then; there is no session state to reset): asyncpg
+  still rolls back a transaction left open;
 - no session state elsewhere either: the queue's plan settings are not made
   (`queue.tasks.reuse_plans`), LISTEN runs only on DATABASE_DIRECT_URL, and migrations take
   transaction-level advisory locks (`migrate.py`).
@@ -25,10 +25,9 @@ import asyncpg
 from article_mcp.config import PoolMode
 
 
-async def _reset(conn: asyncpg.Connection) -> None:
-    """What a connection going back to the pool needs in transaction mode."""
-    if conn.is_in_transaction():
-        await conn.execute("ROLLBACK")
+async def _no_reset_query(conn: asyncpg.Connection) -> None:
+    """The pool's reset in transaction mode: none. asyncpg rolls back a transaction left open
+    before calling it, and there is no session state to reset."""
 
 
 def connect_options(mode: PoolMode) -> dict[str, Any]:
@@ -42,4 +41,4 @@ def pool_options(mode: PoolMode) -> dict[str, Any]:
     """asyncpg's pool options for the mode: the connection's, and the reset on release."""
     if mode == "session":
         return {}
-    return {**connect_options(mode), "reset": _reset}
+    return {**connect_options(mode), "reset": _no_reset_query}
