@@ -24,6 +24,9 @@ from article_mcp.errors import ConfigError
 ProviderName = Literal["local", "ollama", "openai"]
 LogFormat = Literal["console", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# How DATABASE_URL hands out server connections: for a whole session (PostgreSQL itself, or a
+# pooler in session mode), or per transaction (PgBouncer and most managed poolers).
+PoolMode = Literal["session", "transaction"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
 # An http(s) URL kept exactly as written (an issuer is compared with `iss` character by character).
@@ -70,6 +73,18 @@ class Settings(BaseSettings):
         default_factory=default_data_dir, description="where the embedded database lives"
     )
     database_pool_size: int = Field(10, ge=2, le=100, description="database connections per process")
+    database_pool_mode: PoolMode = Field(
+        default="session",
+        description="how the server at DATABASE_URL hands out connections: `session` (PostgreSQL "
+        "itself, or a pooler in session mode) or `transaction` (a pooler such as PgBouncer in "
+        "transaction mode: no statement cache, no session state, LISTEN only on DATABASE_DIRECT_URL)",
+    )
+    database_direct_url: SecretStr | None = Field(
+        default=None,
+        description="with DATABASE_POOL_MODE=transaction: the same database reached without the "
+        "pooler, for LISTEN (workers woken at once, resource-updated notifications) and migrations; "
+        "unset, workers poll every EMBEDDING_WORKER_INTERVAL",
+    )
 
     # Embedding provider
     semantic_search_enabled: bool = Field(
@@ -456,7 +471,7 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(describe_validation_error(exc)) from None
 
 
-SECRET_SETTINGS = frozenset({"DATABASE_URL", "OPENAI_API_KEY", "AUTH_TOKEN"})
+SECRET_SETTINGS = frozenset({"DATABASE_URL", "DATABASE_DIRECT_URL", "OPENAI_API_KEY", "AUTH_TOKEN"})
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -118,7 +118,7 @@ def _shown(name: str, value: Any) -> str:
         return "(not set)"
     if hasattr(value, "get_secret_value"):
         value = value.get_secret_value()
-    if name == "DATABASE_URL":
+    if name in ("DATABASE_URL", "DATABASE_DIRECT_URL"):
         return redact_url(str(value))
     if name in SECRET_SETTINGS:
         return "********" if value else "(empty)"
@@ -147,6 +147,10 @@ def _warnings(settings: Settings) -> list[str]:
         warnings.append(
             f"AUTH_TOKEN is not set and HTTP_HOST={settings.http_host}: only access tokens get in, and "
             "`serve --transport http` refuses to start until one exists (`article-mcp tokens create`)"
+        )
+    if settings.database_direct_url is not None and settings.database_pool_mode == "session":
+        warnings.append(
+            "DATABASE_DIRECT_URL is set but DATABASE_POOL_MODE=session: it is used only in transaction mode"
         )
     if not settings.semantic_search_enabled:
         warnings.append("SEMANTIC_SEARCH_ENABLED=false: nothing is embedded and semantic search is off")

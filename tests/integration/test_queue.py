@@ -14,7 +14,7 @@ from article_mcp.db.pool import Database, create_pool
 from article_mcp.queue import tasks as queue
 from article_mcp.queue.cleanup import cleanup
 from article_mcp.queue.tasks import LeasedTask
-from tests.support.queue_states import add_article, add_model, add_task, embed_article
+from tests.support.queue_states import add_article, add_model, add_task, embed_article, many_articles
 from tests.support.worker_runs import wait_until
 
 pytestmark = pytest.mark.anyio
@@ -418,10 +418,7 @@ async def test_a_worker_connection_reuses_plans_only_until_it_goes_back(database
 async def test_the_claim_walks_the_claim_index_and_touches_only_claimed_rows(db: Database) -> None:
     async with db.pool.acquire() as conn:
         model = await add_model(conn)
-        await conn.execute(
-            "INSERT INTO articles (slug, title, content, content_hash)"
-            " SELECT 'a' || i, 'A', 'text', 'h' FROM generate_series(1, 3000) AS i"
-        )
+        ids = await many_articles(conn, 3000)
         # A chunk per article, every other one embedded already.
         await conn.execute(
             "INSERT INTO article_chunks (article_id, article_version, chunk_index, content, text_hash,"
@@ -432,18 +429,18 @@ async def test_the_claim_walks_the_claim_index_and_touches_only_claimed_rows(db:
             " SELECT $1, text_hash, '[1,0,0]' FROM article_chunks WHERE article_id % 2 = 0",
             model,
         )
-        ids = [r["id"] for r in await conn.fetch("SELECT id FROM articles")]
         await queue.enqueue(conn, ids, model, max_attempts=3)
         await queue.claim(conn, "w0", model, limit=20, lease_ms=LEASE_MS)
         await conn.execute("ANALYZE")
-        args = ("w1", model, [], [], [], [], 10, LEASE_MS, None)
+        args = ("w1", model, [], [], [], [], 10, LEASE_MS, None, list(queue.PRIORITIES), None)
         custom = await conn.fetch("EXPLAIN " + queue.QUERIES["finish_and_claim"], *args)
         # The plan a worker's connection reuses for every batch (see reuse_plans).
         await queue.reuse_plans(conn)
         await conn.execute("PREPARE claim AS " + queue.QUERIES["finish_and_claim"])
         # EXECUTE takes no parameters: the same arguments as literals.
         generic = await conn.fetch(
-            f"EXPLAIN EXECUTE claim('w1', {model}, '{{}}', '{{}}', '{{}}', '{{}}', 10, {LEASE_MS}, NULL)"
+            f"EXPLAIN EXECUTE claim('w1', {model}, '{{}}', '{{}}', '{{}}', '{{}}', 10, {LEASE_MS}, NULL,"
+            " '{high,normal,low}', NULL)"
         )
         await conn.execute("DEALLOCATE claim")
     for rows in (custom, generic):

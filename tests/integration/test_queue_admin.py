@@ -310,6 +310,7 @@ def test_health_thresholds_draw_the_lines_they_document() -> None:
             "paused_since": None,
             "counts": TaskCounts(pending=1),
             "pending_by_priority": PriorityCounts(normal=1),
+            "pending_by_folder": [],
             "oldest_pending_seconds": 10.0,
             "expired_leases": 0,
             "workers_alive": 1,

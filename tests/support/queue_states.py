@@ -47,6 +47,18 @@ async def add_article(
     return article_id
 
 
+async def many_articles(conn: asyncpg.Connection, count: int, folders: Sequence[str] = ("",)) -> list[int]:
+    """`count` bare articles (no chunks), in `folders` in turn, in one statement; their ids."""
+    rows = await conn.fetch(
+        "INSERT INTO articles (slug, title, content, content_hash, folder)"
+        " SELECT 'a' || i, 'A', 'text', 'h', ($2::text[])[i % cardinality($2::text[]) + 1]"
+        " FROM generate_series(1, $1) AS i RETURNING id",
+        count,
+        list(folders),
+    )
+    return sorted(row["id"] for row in rows)
+
+
 async def embed_article(
     conn: asyncpg.Connection, article_id: int, model_id: int, *, limit: int | None = None
 ) -> None:

@@ -17,6 +17,7 @@ from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord, configured_model
 from article_mcp.passages.chunking import embed_text
+from article_mcp.queue.tasks import EVERYTHING, Partition
 from article_mcp.worker.budget import Clock, utc_now
 from article_mcp.worker.runs import run_pool
 from tests.conftest import make_settings
@@ -58,12 +59,12 @@ async def provider_and_model(
 
 @asynccontextmanager
 async def running_pool(
-    settings: Settings, db: Database, clock: Clock = utc_now
+    settings: Settings, db: Database, *, clock: Clock = utc_now, partition: Partition = EVERYTHING
 ) -> AsyncIterator[ModelRecord]:
-    """The worker pool running in the background for the duration of the block; `clock` is
+    """The worker pool (taking `partition`) running in the background for the block; `clock` is
     the token budget's."""
     async with provider_and_model(settings, db) as (provider, model), anyio.create_task_group() as tg:
-        await tg.start(partial(run_pool, clock=clock), settings, db, provider, model)
+        await tg.start(partial(run_pool, settings, db, provider, model, clock=clock, partition=partition))
         yield model
         tg.cancel_scope.cancel()
 
@@ -108,3 +109,21 @@ async def wrong_or_missing_vectors(
         ):
             problems.append(f"stale: {text!r}")
     return problems
+
+
+async def worker_partitions(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, str]:
+    """Each worker's id and how it started ('worker started', or '..., taking <partition>'),
+    from its `worker_started` event (written by the heartbeat: read it once the pool stopped)."""
+    rows = await conn.fetch(
+        "SELECT worker_id, message FROM embedding_audit_logs WHERE event = 'worker_started'"
+    )
+    return {row["worker_id"]: row["message"] for row in rows}
+
+
+async def completed_by(conn: asyncpg.Connection | asyncpg.Pool) -> dict[int, str]:
+    """Which worker completed each task."""
+    rows = await conn.fetch(
+        "SELECT unnest(task_ids) AS task_id, worker_id FROM embedding_audit_logs"
+        " WHERE event = 'tasks_completed'"
+    )
+    return {row["task_id"]: row["worker_id"] for row in rows}

@@ -73,9 +73,12 @@ def test_warnings_for_typos_and_doubtful_choices(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("EMBEDDING_SOMETHING_ELSE", "1")
     monkeypatch.setenv("EMBEDDING_CONCURRENT_WORKERS", "0")
     monkeypatch.setenv("HTTP_HOST", "0.0.0.0")
+    monkeypatch.setenv("DATABASE_DIRECT_URL", "postgresql://app:hunter2@db:5432/articles")
     report = config_report(tmp_path / ".env")
     assert report.ok
     joined = "\n".join(report.warnings)
+    assert "DATABASE_DIRECT_URL is set but DATABASE_POOL_MODE=session" in joined
+    assert line(report, "DATABASE_DIRECT_URL")[0] == "postgresql://app:***@db:5432/articles"
     assert "EMBEDDING_MODLE (in environment) is not a setting: did you mean EMBEDDING_MODEL?" in joined
     assert "OLLAMA_BASEURL (in " in joined and "did you mean OLLAMA_BASE_URL?" in joined
     assert "EMBEDDING_SOMETHING_ELSE (in environment) is not a setting of article-mcp" in joined

@@ -12,6 +12,7 @@ from article_mcp.cli.common import EXIT_FAILURE, EXIT_OK, CommandContext
 from article_mcp.cli.operator import add_bulk_flags, add_json_flag, confirm, connection, facts, progress_bar
 from article_mcp.db.embedded import database_address
 from article_mcp.db.migrate import migrate, migration_state, rollback
+from article_mcp.db.pool import migration_address
 from article_mcp.db.verify import verify_schema
 
 # Why a reindex queued nothing: a model registers at the first serve, worker or backfill.
@@ -61,7 +62,8 @@ def register(commands: Any) -> None:
 async def migrate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Apply pending migrations."""
     async with database_address(ctx.settings) as dsn:
-        applied = await migrate(dsn, target=args.to)
+        address, mode = migration_address(ctx.settings, dsn)
+        applied = await migrate(address, target=args.to, mode=mode)
     for migration in applied:
         ctx.console.print(f"applied {migration.version:04d}_{migration.name}")
     if not applied:
@@ -77,7 +79,8 @@ async def rollback_command(args: argparse.Namespace, ctx: CommandContext) -> int
             applied = (await migration_state(conn)).applied
         target = sorted(applied)[-2] if len(applied) > 1 else 0
     async with database_address(ctx.settings) as dsn:
-        undone = await rollback(dsn, target=target)
+        address, mode = migration_address(ctx.settings, dsn)
+        undone = await rollback(address, target=target, mode=mode)
     for migration in undone:
         ctx.console.print(f"rolled back {migration.version:04d}_{migration.name}")
     if not undone:

@@ -34,7 +34,7 @@ _SCHEMA_ERRORS = (asyncpg.UndefinedTableError, asyncpg.UndefinedObjectError, asy
 async def connection(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
     """One connection for one command; an unreachable server or missing schema is a clear error."""
     async with database_address(settings) as dsn:
-        conn = await connect(dsn)
+        conn = await connect(dsn, mode=settings.database_pool_mode)
         try:
             yield conn
         except CONNECTION_ERRORS as exc:

@@ -31,6 +31,12 @@ _VERDICT = {
 }
 
 
+def _folders(status: QueueStatus) -> str:
+    """Pending tasks per top-level folder, largest first ('/' is the root)."""
+    shown = [f"{escape(f.folder or '/')} {f.tasks}" for f in status.pending_by_folder]
+    return ", ".join(shown) or "none"
+
+
 def show_status(ctx: CommandContext, status: QueueStatus) -> None:
     """Worker state, queue statistics, workers, recent failures."""
     state = _STATE_LABEL[status.state]
@@ -55,6 +61,7 @@ def show_status(ctx: CommandContext, status: QueueStatus) -> None:
                     f"{counts.pending} (high {by_priority.high}, normal {by_priority.normal}, "
                     f"low {by_priority.low})",
                 ),
+                ("Pending by folder", _folders(status)),
                 ("Oldest pending", duration(status.oldest_pending_seconds)),
                 ("Processing", f"{counts.processing} ({status.expired_leases} with expired leases)"),
                 ("Completed", f"{counts.completed} ({status.completed_last_hour} in the last hour)"),

@@ -1,13 +1,19 @@
 """The migration runner: numbered SQL files, each with an up and a down part.
 
-Applied versions are recorded in `schema_migrations`. A session advisory lock makes two
-processes migrating at once safe: the second waits, then finds nothing left to do. Each file
-runs in its own transaction, so a failing file leaves the schema at the version before it.
+Applied versions are recorded in `schema_migrations`. Each file runs in its own transaction,
+so a failing file leaves the schema at the version before it, and that transaction first
+takes a transaction-level advisory lock and reads what is applied: two processes migrating
+at once never apply a file twice. A session lock besides, held for the whole run, makes the
+second process wait and then find nothing left to do; behind a pooler in transaction mode
+(DATABASE_POOL_MODE=transaction, no DATABASE_DIRECT_URL) there is no session to hold it in
+(it would be taken on one server connection and released on another), so there runs take
+turns file by file, still safely.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -15,6 +21,7 @@ from pathlib import Path
 
 import asyncpg
 
+from article_mcp.config import PoolMode
 from article_mcp.db.pool import connect
 from article_mcp.db.sql import Queries
 from article_mcp.errors import ConflictError, InvalidInputError
@@ -91,47 +98,63 @@ async def migration_state(conn: asyncpg.Connection) -> MigrationState:
     return MigrationState(available=load_migrations(), applied=applied)
 
 
-async def migrate_to_latest(dsn: str) -> list[Migration]:
+async def migrate_to_latest(dsn: str, *, mode: PoolMode = "session") -> list[Migration]:
     """Apply every pending migration; return those applied by this call."""
-    return await migrate(dsn, target=None)
+    return await migrate(dsn, target=None, mode=mode)
 
 
-async def migrate(dsn: str, *, target: int | None) -> list[Migration]:
+async def migrate(dsn: str, *, target: int | None, mode: PoolMode = "session") -> list[Migration]:
     """Apply pending migrations up to `target` (all when None)."""
-    conn = await connect(dsn)
-    try:
-        await conn.execute(QUERIES["lock"])
-        try:
-            state = await migration_state(conn)
-            todo = [m for m in state.pending if target is None or m.version <= target]
-            for migration in todo:
-                async with conn.transaction():
-                    await conn.execute(migration.up)
-                    await conn.execute(QUERIES["record_version"], migration.version, migration.name)
-            return todo
-        finally:
-            await conn.execute(QUERIES["unlock"])
-    finally:
-        await conn.close()
+
+    def next_up(state: MigrationState) -> Migration | None:
+        return next((m for m in state.pending if target is None or m.version <= target), None)
+
+    return await _run_steps(dsn, mode, next_up, up=True)
 
 
-async def rollback(dsn: str, *, target: int) -> list[Migration]:
+async def rollback(dsn: str, *, target: int, mode: PoolMode = "session") -> list[Migration]:
     """Undo applied migrations above `target`, newest first; return those undone."""
     if target < 0:
         raise InvalidInputError("--to", "must be 0 or a migration version")
-    conn = await connect(dsn)
+
+    def next_down(state: MigrationState) -> Migration | None:
+        by_version = {m.version: m for m in state.available}
+        newest = max((v for v in state.applied if v > target), default=None)
+        return None if newest is None else by_version[newest]
+
+    return await _run_steps(dsn, mode, next_down, up=False)
+
+
+async def _run_steps(
+    dsn: str, mode: PoolMode, pick: Callable[[MigrationState], Migration | None], *, up: bool
+) -> list[Migration]:
+    """Apply (or undo) one migration per transaction, each picked under the lock from the
+    state it finds, until `pick` finds none; returns them in order."""
+    conn = await connect(dsn, mode=mode)
+    done: list[Migration] = []
     try:
-        await conn.execute(QUERIES["lock"])
-        try:
-            state = await migration_state(conn)
-            by_version = {m.version: m for m in state.available}
-            todo = [by_version[v] for v in sorted(state.applied, reverse=True) if v > target]
-            for migration in todo:
-                async with conn.transaction():
-                    await conn.execute(migration.down)
-                    await conn.execute(QUERIES["forget_version"], migration.version)
-            return todo
-        finally:
-            await conn.execute(QUERIES["unlock"])
+        if mode == "session":
+            await conn.execute(QUERIES["lock_session"])
+        while (migration := await _step(conn, pick, up=up)) is not None:
+            done.append(migration)
+        return done
     finally:
         await conn.close()
+
+
+async def _step(
+    conn: asyncpg.Connection, pick: Callable[[MigrationState], Migration | None], *, up: bool
+) -> Migration | None:
+    """One migration in a transaction of its own, under the lock; None when none is left."""
+    async with conn.transaction():
+        await conn.execute(QUERIES["lock"])
+        migration = pick(await migration_state(conn))
+        if migration is None:
+            return None
+        if up:
+            await conn.execute(migration.up)
+            await conn.execute(QUERIES["record_version"], migration.version, migration.name)
+        else:
+            await conn.execute(migration.down)
+            await conn.execute(QUERIES["forget_version"], migration.version)
+        return migration

@@ -1,10 +1,11 @@
--- name: lock
--- Serialise migration runs across processes (released by unlock or at disconnect).
+-- name: lock_session
+-- One migration run at a time, released at disconnect (not behind a transaction-mode pooler).
 SELECT pg_advisory_lock(hashtext('article_mcp.migrate'));
 
--- name: unlock
--- Let the next migration run proceed.
-SELECT pg_advisory_unlock(hashtext('article_mcp.migrate'));
+-- name: lock
+-- Serialise migration steps across processes, until the step's transaction ends (a session
+-- that holds the session lock takes it at once: advisory locks are re-entrant).
+SELECT pg_advisory_xact_lock(hashtext('article_mcp.migrate'));
 
 -- name: create_migrations_table
 -- The record of applied migrations.

@@ -22,8 +22,9 @@ from anyio.lowlevel import EventLoopToken
 from asyncpg.pool import PoolConnectionProxy
 from pgvector.asyncpg import register_vector
 
-from article_mcp.config import Settings, redact_url
+from article_mcp.config import PoolMode, Settings, redact_url
 from article_mcp.db.embedded import database_address, on_shutdown
+from article_mcp.db.pooler import connect_options, pool_options
 from article_mcp.errors import DatabaseUnavailableError, describe
 
 log = structlog.get_logger(__name__)
@@ -54,11 +55,20 @@ class Database:
 
     pool: asyncpg.Pool
     dsn: str
+    mode: PoolMode = "session"
+    # DATABASE_DIRECT_URL in transaction mode: the same database without the pooler.
+    direct_dsn: str | None = None
 
     @property
     def display_dsn(self) -> str:
         """The address with any password hidden."""
         return redact_url(self.dsn)
+
+    @property
+    def listen_dsn(self) -> str | None:
+        """Where LISTEN works: the pool's own address in session mode, the direct address in
+        transaction mode, or nowhere (None: listeners poll instead)."""
+        return self.dsn if self.mode == "session" else self.direct_dsn
 
 
 @asynccontextmanager
@@ -67,15 +77,18 @@ async def open_database(
 ) -> AsyncIterator[Database]:
     """Start (or find) the server, optionally apply pending migrations, and open a pool."""
     async with database_address(settings) as dsn:
+        mode, direct = settings.database_pool_mode, direct_address(settings)
         if migrate:
             from article_mcp.db.migrate import migrate_to_latest
 
-            await migrate_to_latest(dsn)
-        pool = await create_pool(dsn, min_size=min_size, max_size=max_size or settings.database_pool_size)
+            address, migration_mode = migration_address(settings, dsn)
+            await migrate_to_latest(address, mode=migration_mode)
+        size = max_size or settings.database_pool_size
+        pool = await create_pool(dsn, min_size=min_size, max_size=size, mode=mode)
         token = anyio.lowlevel.current_token()
         remove_hook = on_shutdown(dsn, lambda: _close_idle_from_thread(pool, token))
         try:
-            yield Database(pool=pool, dsn=dsn)
+            yield Database(pool=pool, dsn=dsn, mode=mode, direct_dsn=direct)
         finally:
             remove_hook()
             await pool.close()
@@ -101,20 +114,38 @@ def _close_idle_from_thread(pool: asyncpg.Pool, token: EventLoopToken) -> None:
         anyio.from_thread.run(close_idle, pool, token=token)
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections know the vector type (when the schema has it)."""
+def direct_address(settings: Settings) -> str | None:
+    """DATABASE_DIRECT_URL in transaction mode (the way around the pooler), else None."""
+    if settings.database_pool_mode == "session" or settings.database_direct_url is None:
+        return None
+    return settings.database_direct_url.get_secret_value()
+
+
+def migration_address(settings: Settings, dsn: str) -> tuple[str, PoolMode]:
+    """Where migrations run, and in which mode: around the pooler when there is a way."""
+    direct = direct_address(settings)
+    return (direct, "session") if direct else (dsn, settings.database_pool_mode)
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, mode: PoolMode = "session"
+) -> asyncpg.Pool:
+    """A pool whose connections know the vector type (when the schema has it), made for the
+    pool mode of the server at `dsn` (`pooler.py`)."""
     try:
-        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, init=_init_connection, **pool_options(mode)
+        )
     except CONNECTION_ERRORS as exc:
         raise unavailable(dsn, exc) from exc
     assert pool is not None
     return pool
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
+async def connect(dsn: str, *, mode: PoolMode = "session") -> asyncpg.Connection:
     """One connection outside the pool (migrations, LISTEN), with the same codecs."""
     try:
-        conn = await asyncpg.connect(dsn)
+        conn: asyncpg.Connection = await asyncpg.connect(dsn, **connect_options(mode))
     except CONNECTION_ERRORS as exc:
         raise unavailable(dsn, exc) from exc
     await _init_connection(conn)

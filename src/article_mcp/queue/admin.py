@@ -30,6 +30,8 @@ TaskStatus = Literal["pending", "processing", "completed", "failed", "cancelled"
 QueueState = Literal["running", "paused", "stopped", "synchronous", "disabled"]
 
 RECENT_FAILURES = 5
+# Top-level folders shown with their pending tasks in the status.
+TOP_FOLDERS = 10
 
 
 class TaskCounts(Frozen):
@@ -48,6 +50,13 @@ class PriorityCounts(Frozen):
     high: int = 0
     normal: int = 0
     low: int = 0
+
+
+class FolderCount(Frozen):
+    """Pending tasks of the articles in one top-level folder and below it."""
+
+    folder: str = Field(description="a top-level folder; '' is the root")
+    tasks: int
 
 
 class WorkerInfo(Frozen):
@@ -95,6 +104,10 @@ class QueueStatus(Frozen):
     paused_since: datetime | None
     counts: TaskCounts = Field(description="tasks in each status")
     pending_by_priority: PriorityCounts
+    pending_by_folder: list[FolderCount] = Field(
+        description=f"pending tasks by top-level folder, the {TOP_FOLDERS} largest (workers take a "
+        "partition with `article-mcp worker --priority` and `--folder`)"
+    )
     oldest_pending_seconds: float | None = Field(description="how long the oldest pending task has waited")
     expired_leases: int = Field(description="processing tasks whose worker stopped renewing the lease")
     workers_alive: int
@@ -113,6 +126,7 @@ async def queue_status(conn: Connection, settings: Settings) -> QueueStatus:
     """Worker state, task counts, backlog age, workers and recent failures."""
     control = await fetch_one(conn, QUERIES["control"])
     counts, by_priority = _count_tasks(await task_counts(conn))
+    by_folder = [FolderCount(**row) for row in await conn.fetch(QUERIES["pending_by_folder"], TOP_FOLDERS)]
     timing = await fetch_one(conn, QUERIES["queue_timing"])
     workers = [WorkerInfo(**row) for row in await conn.fetch(QUERIES["workers"], settings.embedding_lease_ms)]
     failures = await recent_failures(conn, RECENT_FAILURES)
@@ -126,6 +140,7 @@ async def queue_status(conn: Connection, settings: Settings) -> QueueStatus:
         paused_since=control["updated_at"] if control["paused"] else None,
         counts=counts,
         pending_by_priority=by_priority,
+        pending_by_folder=by_folder,
         workers_alive=alive,
         workers=workers,
         provider_unreachable_since=first_down.provider_unreachable_since if first_down else None,

@@ -12,6 +12,17 @@ SELECT status::text AS status, priority::text AS priority, count(*) AS tasks
 FROM embedding_tasks
 GROUP BY status, priority;
 
+-- name: pending_by_folder
+-- Pending tasks by the top-level folder of their article ('' is the root), the $1 largest:
+-- what workers partitioned with `--folder` have before them.
+SELECT split_part(a.folder, '/', 1) AS folder, count(*) AS tasks
+FROM embedding_tasks t
+JOIN articles a ON a.id = t.article_id
+WHERE t.status = 'pending'
+GROUP BY 1
+ORDER BY tasks DESC, folder
+LIMIT $1;
+
 -- name: queue_timing
 -- Age of the oldest pending task, expired leases, and tasks finished in the last hour.
 SELECT

@@ -25,7 +25,7 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import asyncpg
 from pgvector import Vector
@@ -41,6 +41,7 @@ NOTIFY_CHANNEL = "embedding_tasks"
 EMBEDDED_CHANNEL = "articles_embedded"
 
 Priority = Literal["high", "normal", "low"]
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 StatusName = Literal["disabled", "ready", "pending", "failed", "stale", "missing"]
 # Why a task leaves `processing` without completing (see settle_tasks in queue.sql).
 SettleReason = Literal["transient", "expired", "rate_limited", "unreachable", "released", "permanent"]
@@ -92,6 +93,29 @@ class LeasedTask:
 
     id: int
     owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """The tasks a worker takes (`article-mcp worker --priority --folder`): those of these
+    priorities, of articles in `folder` or below it (any folder when None). The default is
+    everything: the server's own workers, and any worker started without either flag."""
+
+    priorities: tuple[Priority, ...] = PRIORITIES
+    folder: str | None = None
+
+    @property
+    def everything(self) -> bool:
+        """True for an unpartitioned worker."""
+        return set(self.priorities) == set(PRIORITIES) and self.folder is None
+
+    def __str__(self) -> str:
+        parts = [] if set(self.priorities) == set(PRIORITIES) else [f"priority {','.join(self.priorities)}"]
+        parts += [] if self.folder is None else [f"folder {self.folder}"]
+        return "; ".join(parts) or "every task"
+
+
+EVERYTHING = Partition()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +186,13 @@ async def finish_and_claim(
     limit: int = 0,
     lease_ms: int = 0,
     task_ids: Sequence[int] | None = None,
+    partition: Partition = EVERYTHING,
 ) -> tuple[Completion, list[ClaimedTask]]:
     """Finish a batch and claim the next in one round trip and one commit.
 
     Finish: store the vectors (by text hash) current chunks still need, and complete the tasks
-    (`tokens_by_task`) this worker still holds. Claim: up to `limit` due tasks (only `task_ids`
-    when given), with a lease of `lease_ms`. Safe to repeat with `limit=0` after a lost
+    (`tokens_by_task`) this worker still holds. Claim: up to `limit` due tasks of `partition`
+    (only `task_ids` when given), with a lease of `lease_ms`. Safe to repeat with `limit=0` after a lost
     connection: nothing is stored or completed twice.
 
     Both are runs of one statement, sent together: they share a transaction, but the claim
@@ -179,6 +204,7 @@ async def finish_and_claim(
     sent = dict(vectors or {})
     embeddings = [Vector(list(v)) for v in sent.values()]
     ids = list(task_ids) if task_ids is not None else None
+    scope = [list(partition.priorities), partition.folder]
     finish: list[Any] = [
         worker_id,
         model_id,
@@ -189,8 +215,9 @@ async def finish_and_claim(
         0,
         lease_ms,
         None,
+        *scope,
     ]
-    claim: list[Any] = [worker_id, model_id, [], [], [], [], limit, lease_ms, ids]
+    claim: list[Any] = [worker_id, model_id, [], [], [], [], limit, lease_ms, ids, *scope]
     runs = [args for args, wanted in ((finish, done or sent), (claim, limit)) if wanted]
     if not runs:
         return Completion(stored=0, completed=0), []
@@ -232,10 +259,12 @@ async def claim(
     limit: int,
     lease_ms: int,
     task_ids: Sequence[int] | None = None,
+    partition: Partition = EVERYTHING,
 ) -> list[ClaimedTask]:
-    """Claim up to `limit` due tasks (only `task_ids` when given), with what they need embedded."""
+    """Claim up to `limit` due tasks of `partition` (only `task_ids` when given), with what
+    they need embedded."""
     _, claimed = await finish_and_claim(
-        conn, worker_id, model_id, limit=limit, lease_ms=lease_ms, task_ids=task_ids
+        conn, worker_id, model_id, limit=limit, lease_ms=lease_ms, task_ids=task_ids, partition=partition
     )
     return claimed
 

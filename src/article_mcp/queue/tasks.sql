@@ -72,8 +72,9 @@ SELECT count(*) FROM cancelled;
 -- chunk still has (a text dropped meanwhile is not stored), and complete the tasks $3 (tokens
 -- used $4) that worker $1 still holds; a task it lost (lease expired, cancelled) is left alone.
 -- The completions are audited in one row, `tasks_completed`, with their ids and tokens.
--- Claim: up to $7 due pending tasks of model $2 (only ids $9 unless NULL), most urgent first
--- then earliest scheduled, skipping articles another worker is embedding (one worker per
+-- Claim: up to $7 due pending tasks of model $2 (only ids $9 unless NULL) in the worker's
+-- partition (priorities $10; articles in folder $11 or below it, unless NULL), most urgent
+-- first then earliest scheduled, skipping articles another worker is embedding (one worker per
 -- article at a time) and claiming nothing while the queue is paused; each gets a lease of $8 ms
 -- and its attempt counted, and comes with the current chunks that have no vector for the model
 -- yet and its article's title, or NULL when there are none (no_rag articles have no chunks).
@@ -116,6 +117,13 @@ WITH stored AS (
       AND t.model_id = $2
       AND t.scheduled_at <= now()
       AND ($9::bigint[] IS NULL OR t.id = ANY($9::bigint[]))
+      -- Every priority for an unpartitioned worker: an index condition either way.
+      AND t.priority = ANY($10::task_priority[])
+      AND ($11::text IS NULL OR EXISTS (
+          SELECT 1 FROM articles a
+          WHERE a.id = t.article_id AND (a.folder = $11 OR starts_with(a.folder, $11 || '/'))
+          OFFSET 0
+      ))
       AND NOT EXISTS (
           -- OFFSET 0 keeps this a probe per candidate: as an anti-join, the planner would read
           -- every task in processing and compare each candidate with all of them.

@@ -135,7 +135,7 @@ class Services:
 def create_server(services: Services) -> ArticleServer:
     """The MCP server over these services, with its tools, resources (completed, subscribable)
     and logging. Its notifications go out while `server.updates.run()` runs beside it."""
-    updates = ArticleUpdates(services.articles, services.db.dsn)
+    updates = ArticleUpdates(services.articles, services.db.listen_dsn)
     server = ArticleServer(
         name="article-mcp",
         title="Article store",

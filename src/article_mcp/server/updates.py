@@ -88,7 +88,9 @@ class CountingBus(InMemorySubscriptionBus):
 class ArticleUpdates:
     """The subscriptions of one server's clients, and the loop that tells them."""
 
-    def __init__(self, reads: ArticleReads, dsn: str) -> None:
+    def __init__(self, reads: ArticleReads, dsn: str | None) -> None:
+        """`dsn` is where LISTEN works; None (a pooler in transaction mode, no
+        DATABASE_DIRECT_URL): subscriptions are accepted, and nothing is ever told."""
         self._reads = reads
         self._dsn = dsn
         self.bus = CountingBus()
@@ -143,10 +145,19 @@ class ArticleUpdates:
         if self._reads.model_id is None:
             task_status.started()
             return
+        if self._dsn is None:
+            log.warning(
+                "resource_updates_off",
+                reason="DATABASE_POOL_MODE=transaction without DATABASE_DIRECT_URL: no LISTEN, "
+                "so subscribed clients are not told when an article's embeddings are ready",
+            )
+            task_status.started()
+            return
+        dsn = self._dsn
         listening = anyio.Event()
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._tell_loop)
-            tg.start_soon(partial(listen, self._dsn, EMBEDDED_CHANNEL, self._hear, on_connect=listening.set))
+            tg.start_soon(partial(listen, dsn, EMBEDDED_CHANNEL, self._hear, on_connect=listening.set))
             await listening.wait()
             task_status.started()
 

@@ -36,8 +36,10 @@ from article_mcp.errors import (
     describe,
 )
 from article_mcp.queue.tasks import (
+    EVERYTHING,
     ClaimedTask,
     LeasedTask,
+    Partition,
     SettleReason,
     finish_and_claim,
     retry_delay_ms,
@@ -67,12 +69,15 @@ class BatchRunner:
         model: ModelRecord,
         book: WorkerBook,
         clock: Clock = utc_now,
+        partition: Partition = EVERYTHING,
     ) -> None:
         self.settings = settings
         self.db = db
         self.provider = provider
         self.model = model
         self.book = book
+        # The tasks this process's workers take (`article-mcp worker --priority --folder`).
+        self.partition = partition
         # Open while the provider is unreachable or rate limiting: nothing is claimed then.
         self.circuit = Circuit(settings)
         # Spent for the day: nothing is claimed until midnight UTC.
@@ -193,6 +198,7 @@ class BatchRunner:
                     vectors=vectors,
                     limit=claim,
                     lease_ms=self.settings.embedding_lease_ms,
+                    partition=self.partition,
                 )
             slot.completed += done.completed
             slot.in_flight = tuple(t.id for t in following)

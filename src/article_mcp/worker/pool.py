@@ -37,7 +37,9 @@ from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.errors import describe
 from article_mcp.queue.cleanup import cleanup
 from article_mcp.queue.tasks import (
+    EVERYTHING,
     ClaimedTask,
+    Partition,
     SettleReason,
     claim,
     max_attempts,
@@ -90,10 +92,12 @@ class WorkerPool:
         *,
         workers: int,
         clock: Clock = utc_now,
+        partition: Partition = EVERYTHING,
     ) -> WorkerPool:
-        """A pool of `workers` workers sharing one batch runner; `clock` is the budget's day."""
+        """A pool of `workers` workers sharing one batch runner, taking tasks of `partition`;
+        `clock` is the budget's day."""
         book = WorkerBook([WorkerSlot(new_worker_id(i)) for i in range(workers)])
-        return cls(BatchRunner(settings, db, provider, model, book, clock))
+        return cls(BatchRunner(settings, db, provider, model, book, clock, partition))
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -135,14 +139,17 @@ class WorkerPool:
         if self.circuit.is_open or self.budget.resets_at() is not None:
             return False
         # One connection for a run of batches: a pooled connection is reset on each release.
+        # Behind a pooler in transaction mode there is no session to keep plans in.
         async with self.db.pool.acquire() as conn:
-            await reuse_plans(conn)
+            if self.db.mode == "session":
+                await reuse_plans(conn)
             tasks = await claim(
                 conn,
                 slot.worker_id,
                 self.runner.model.id,
                 limit=self.settings.embedding_batch_size,
                 lease_ms=self.lease_ms,
+                partition=self.runner.partition,
             )
             if not tasks:
                 return False

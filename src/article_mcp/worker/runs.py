@@ -15,7 +15,7 @@ from article_mcp.db.pool import Database
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.errors import describe
-from article_mcp.queue.tasks import NOTIFY_CHANNEL, claim
+from article_mcp.queue.tasks import EVERYTHING, NOTIFY_CHANNEL, Partition, claim
 from article_mcp.worker.activation import auto_activate_loop
 from article_mcp.worker.budget import Clock, utc_now
 from article_mcp.worker.pool import MAX_HEARTBEAT_SECONDS, WorkerPool
@@ -35,10 +35,11 @@ async def run_pool(
     shutdown: anyio.Event | None = None,
     grace: float = SHUTDOWN_GRACE_SECONDS,
     clock: Clock = utc_now,
+    partition: Partition = EVERYTHING,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run EMBEDDING_CONCURRENT_WORKERS workers until cancelled (or `shutdown` is set);
-    `clock` says which UTC day the token budget counts.
+    """Run EMBEDDING_CONCURRENT_WORKERS workers, taking the tasks of `partition`, until
+    cancelled (or `shutdown` is set); `clock` says which UTC day the token budget counts.
 
     Started with `task_group.start(run_pool, ...)`, it reports started once every worker is
     registered. Returns at once when there are no workers to run.
@@ -47,13 +48,21 @@ async def run_pool(
         task_status.started()
         return
     count = settings.embedding_concurrent_workers
-    pool = WorkerPool.create(settings, db, provider, model, workers=count, clock=clock)
+    pool = WorkerPool.create(settings, db, provider, model, workers=count, clock=clock, partition=partition)
+    started = "worker started" if partition.everything else f"worker started, taking {partition}"
     try:
         async with anyio.create_task_group() as background:
             await pool.register()
             for slot in pool.book.slots:
-                pool.book.event("info", "worker_started", "worker started", slot.worker_id)
-            background.start_soon(_listen_for_tasks, db.dsn, pool)
+                pool.book.event("info", "worker_started", started, slot.worker_id)
+            if db.listen_dsn is not None:
+                background.start_soon(_listen_for_tasks, db.listen_dsn, pool)
+            else:
+                log.info(
+                    "workers_polling",
+                    interval_ms=settings.embedding_worker_interval,
+                    reason="DATABASE_POOL_MODE=transaction without DATABASE_DIRECT_URL: no LISTEN",
+                )
             background.start_soon(pool.heartbeat_loop)
             background.start_soon(pool.cleanup_loop)
             background.start_soon(pool.probe_loop)

@@ -32,6 +32,7 @@ from article_mcp.embeddings.registry import (
 )
 from article_mcp.embeddings.shared_limit import shared_limiter
 from article_mcp.errors import ConfigError, describe
+from article_mcp.queue.tasks import EVERYTHING, Partition
 from article_mcp.worker.runs import SHUTDOWN_GRACE_SECONDS, run_pool
 
 log = structlog.get_logger(__name__)
@@ -91,12 +92,14 @@ async def run_pools(
     *,
     shutdown: anyio.Event | None = None,
     grace: float = SHUTDOWN_GRACE_SECONDS,
+    partition: Partition = EVERYTHING,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """A worker pool per model, until cancelled (or `shutdown` is set); started once all are."""
+    """A worker pool per model, each taking the tasks of `partition`, until cancelled (or
+    `shutdown` is set); started once all are."""
     async with anyio.create_task_group() as pools:
         for embedding in embeddings.all:
-            await pools.start(_run_one, settings, db, embedding, shutdown, grace)
+            await pools.start(_run_one, settings, db, embedding, shutdown, grace, partition)
         task_status.started()
 
 
@@ -106,6 +109,7 @@ async def _run_one(
     embedding: Embedding,
     shutdown: anyio.Event | None,
     grace: float,
+    partition: Partition,
     *,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -116,5 +120,6 @@ async def _run_one(
         embedding.model,
         shutdown=shutdown,
         grace=grace,
+        partition=partition,
         task_status=task_status,
     )
