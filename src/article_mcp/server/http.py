@@ -1,4 +1,5 @@
-"""The HTTP front: streamable HTTP at /mcp, legacy SSE at /sse, and /health, in one ASGI app.
+"""The HTTP front: streamable HTTP at /mcp, legacy SSE at /sse, /health, and the REST API
+(/api, with /openapi.json and /docs: server/rest), in one ASGI app.
 
 Security, in layers:
 - With AUTH_TOKEN set, every path but /health needs `Authorization: Bearer <token>`
@@ -23,19 +24,22 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from article_mcp import __version__
 from article_mcp.config import Settings
 from article_mcp.errors import ConfigError
-from article_mcp.server.app import ArticleServer
+from article_mcp.server.app import ArticleServer, Services
 from article_mcp.server.auth import BearerAuth
+from article_mcp.server.rest.app import DOCS_PATH, OPENAPI_PATH, create_rest_app
+from article_mcp.server.rest.problems import ProblemDetails
 
 MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
 SSE_MESSAGES_PATH = "/messages/"
 HEALTH_PATH = "/health"
+REST_PREFIX = "/api"
 
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
@@ -108,7 +112,9 @@ def max_body_size(settings: Settings) -> int:
     return max(DEFAULT_MAX_REQUEST_BODY_SIZE, 6 * settings.article_max_bytes + 64 * 1024)
 
 
-def create_http_app(server: ArticleServer, settings: Settings, host: str, health: HealthCheck) -> Starlette:
+def create_http_app(
+    server: ArticleServer, settings: Settings, host: str, health: HealthCheck, services: Services
+) -> Starlette:
     """The ASGI app of `article-mcp serve --transport http` (its lifespan runs the MCP sessions)."""
     security = transport_security(host, settings.http_allowed_hosts)
     body_limit = max_body_size(settings)
@@ -132,15 +138,21 @@ def create_http_app(server: ArticleServer, settings: Settings, host: str, health
         body = {"status": "ok" if healthy else "unavailable", "version": __version__}
         return JSONResponse(body, status_code=200 if healthy else 503)
 
+    rest = create_rest_app(services, health, security=security, body_limit=body_limit)
     routes: list[BaseRoute] = [
         Route(HEALTH_PATH, handle_health, methods=["GET"]),
         *sse.routes,
         *streamable.routes,
+        # Last: the REST app answers every other path (a 404 problem where it has none).
+        Mount("", app=rest),
     ]
-    middleware: list[Middleware] = []
+    # Refusals from the layers below (authentication, rate limit) speak problem details on /api.
+    middleware: list[Middleware] = [Middleware(ProblemDetails, prefixes=(REST_PREFIX,))]
     if settings.auth_token is not None:
         token = settings.auth_token.get_secret_value()
-        middleware.append(Middleware(BearerAuth, token=token, open_paths=frozenset({HEALTH_PATH})))
+        # The API's description is public: /docs must load /openapi.json before any token is given.
+        open_paths = frozenset({HEALTH_PATH, OPENAPI_PATH, DOCS_PATH})
+        middleware.append(Middleware(BearerAuth, token=token, open_paths=open_paths))
     middleware.append(Middleware(SseSessionLimit, limit=settings.http_max_sessions))
 
     def lifespan(app: Any) -> Any:
