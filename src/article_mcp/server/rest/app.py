@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
 from pydantic.json_schema import models_json_schema
 
@@ -70,9 +71,12 @@ def create_rest_app(
         status: {"description": why, "content": {PROBLEM_JSON: {"schema": _PROBLEM}}}
         for status, why in _ANSWERS.items()
     }
-    for router in routers(services, health):
+    included = routers(services, health)
+    for router in included:
         app.include_router(router, responses=responses)
-    add_problem_handlers(app)
+    add_problem_handlers(
+        app, [route for router in included for route in router.routes if isinstance(route, APIRoute)]
+    )
     app.openapi = _with_problems_and_bearer(app.openapi)  # type: ignore[method-assign]
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=body_limit)
     app.add_middleware(RequestGuard, security=security)

@@ -114,7 +114,7 @@ def articles_router(articles: ArticleService) -> APIRouter:
 
     @router.put(ARTICLES + "/{slug}", summary="Replace an article's fields")
     async def replace_article(
-        slug: Slug, body: ArticleBody, principal: Writer, response: Response, if_match: IfMatch = None
+        slug: Slug, body: ArticleBody, principal: Writer, response: Response, if_match: IfMatch = "*"
     ) -> ArticleWrite:
         return await _update(response, slug, body, principal, if_match)
 
@@ -124,7 +124,7 @@ def articles_router(articles: ArticleService) -> APIRouter:
         body: ArticlePatch,
         principal: Writer,
         response: Response,
-        if_match: IfMatch = None,
+        if_match: IfMatch = "*",
     ) -> ArticleWrite:
         return await _update(response, slug, body, principal, if_match)
 
@@ -133,7 +133,7 @@ def articles_router(articles: ArticleService) -> APIRouter:
         slug: str,
         body: ArticleBody | ArticlePatch,
         principal: Principal,
-        if_match: str | None,
+        if_match: str,
     ) -> ArticleWrite:
         written = await articles.update(
             slug,
@@ -149,7 +149,7 @@ def articles_router(articles: ArticleService) -> APIRouter:
     async def delete_article(
         slug: Slug,
         principal: Writer,
-        if_match: IfMatch = None,
+        if_match: IfMatch = "*",
         purge: Purge = False,
         message: Message = None,
     ) -> ArticleDeletion:

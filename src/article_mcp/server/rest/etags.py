@@ -7,16 +7,17 @@ from typing import Annotated
 
 from fastapi import Header, Response
 
-# One strong entity tag as ETag gave it, or `*` (any version: no check).
-_IF_MATCH = r'^(\*|"[0-9]{1,18}")$'
+# One strong entity tag as ETag gave it ("3"), the bare version (3), or `*` (no check).
+_IF_MATCH = r'^("[0-9]{1,10}"|[0-9]{1,10}|[*])$'
 
+# Not nullable: a header is there or not, and `*` (the default) means no check.
 IfMatch = Annotated[
-    str | None,
+    str,
     Header(
         alias="If-Match",
         pattern=_IF_MATCH,
         description='The ETag you read (like "3"): if the article has changed since, nothing is '
-        "written and the answer is 412 with the current version. Omit (or *) to write regardless.",
+        "written and the answer is 412 with the current version. Omit it (or *) to write regardless.",
     ),
 ]
 
@@ -25,9 +26,9 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def expected_version(if_match: str | None) -> int | None:
+def expected_version(if_match: str) -> int | None:
     """The version an If-Match header (already matched against its pattern) asks for."""
-    if if_match is None or if_match == "*":
+    if if_match == "*":
         return None
     return int(if_match.strip('"'))
 

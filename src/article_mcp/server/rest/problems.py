@@ -17,9 +17,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from article_mcp.errors import (
@@ -122,8 +124,9 @@ def from_validation(errors: Iterable[Mapping[str, Any]]) -> Problem:
     return problem(400, detail, type=INVALID_INPUT, errors=rules)
 
 
-def add_problem_handlers(app: FastAPI) -> None:
-    """Every failure a handler meets answers as a problem."""
+def add_problem_handlers(app: FastAPI, routes: Sequence[APIRoute]) -> None:
+    """Every failure a handler meets answers as a problem; a 405 names the methods `routes`
+    offer on its path."""
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ProblemError)
@@ -139,7 +142,11 @@ def add_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        return problem_response(problem(exc.status_code, str(exc.detail)), exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # The router names the methods of the first route on the path; a path has several.
+            headers["Allow"] = ", ".join(_allowed_methods(routes, request.scope))
+        return problem_response(problem(exc.status_code, str(exc.detail)), headers)
 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
         # Starlette logs the traceback after this answer is sent; the client learns nothing more.
@@ -150,6 +157,12 @@ def add_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(Exception, on_crash)
+
+
+def _allowed_methods(routes: Sequence[APIRoute], scope: Scope) -> list[str]:
+    """The methods of every route whose path matches (each route has its own methods)."""
+    matching = [route for route in routes if route.matches(scope)[0] is not Match.NONE]
+    return sorted({method for route in matching for method in route.methods or ()})
 
 
 class ProblemDetails:

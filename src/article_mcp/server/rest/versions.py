@@ -45,7 +45,7 @@ def versions_router(articles: ArticleService) -> APIRouter:
         n: VersionNumber,
         principal: Writer,
         response: Response,
-        if_match: IfMatch = None,
+        if_match: IfMatch = "*",
         deleted: Deleted = False,
         message: Message = None,
     ) -> ArticleWrite:
