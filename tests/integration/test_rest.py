@@ -75,6 +75,11 @@ async def test_an_article_through_every_endpoint(api: httpx.AsyncClient) -> None
     put = await api.put("/api/articles/test", json={"title": "Test", "content": "New content", "folder": "f"})
     assert (put.json()["changed"], put.json()["tags"], put.json()["folder"]) == (["folder", "tags"], [], "f")
 
+    # Slugs keep letters of any script; the Location is percent-encoded.
+    other = await api.post("/api/articles", json={"title": "Zürich \U000184a2", "content": "x"})
+    assert other.headers["location"] == "/api/articles/z%C3%BCrich-%F0%98%92%A2"
+    assert (await api.get(other.headers["location"])).json()["title"] == "Zürich \U000184a2"
+
     deleted = await api.delete("/api/articles/test", params={"message": "done"})
     assert (deleted.status_code, deleted.json()["version"]) == (200, 4)
     problem(await api.get("/api/articles/test"), 404)

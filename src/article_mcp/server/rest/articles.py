@@ -8,6 +8,7 @@ and record the principal as their author.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,7 +70,8 @@ class ArticlePatch(_Body):
 
 
 def article_url(slug: str) -> str:
-    return f"{ARTICLES}/{slug}"
+    """The article's path, percent-encoded (a slug may hold any letter; a header only ASCII)."""
+    return f"{ARTICLES}/{quote(slug, safe='')}"
 
 
 def articles_router(articles: ArticleService) -> APIRouter:
