@@ -15,10 +15,8 @@ from article_mcp.access.principals import Principal, Scope
 from article_mcp.server.app import create_server
 from article_mcp.server.http import max_body_size
 from tests.conftest import make_settings
-from tests.support.fake_providers import FakeEmbeddingServer
 from tests.support.mcp_calls import error_text
 from tests.support.rest_server import RestServer, as_principal, serve_rest
-from tests.support.worker_runs import wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -298,28 +296,3 @@ async def test_the_openapi_document_is_generated_from_the_models(api: httpx.Asyn
         "passages",
     }
     assert (await api.get("/docs")).status_code == 200
-
-
-@pytest.mark.parametrize("queued", [True, False], ids=["queued", "synchronous"])
-async def test_a_created_article_is_embedded_in_either_mode(
-    database_url: str, tmp_path: Path, fake_server: FakeEmbeddingServer, queued: bool
-) -> None:
-    settings = make_settings(
-        database_url,
-        article_mcp_data_dir=tmp_path / "data",
-        embedding_queue_enabled=queued,
-        **fake_server.settings("ollama"),
-    )
-    async with serve_rest(settings, workers=queued) as server:
-        created = await create(server.client)
-        assert created["embedding_status"] == ("pending" if queued else "ready")
-
-        async def ready() -> bool:
-            article = await server.client.get("/api/articles/zebra-notes")
-            return bool(article.json()["embedding_status"] == "ready")
-
-        await wait_until(ready)
-        found = (
-            await server.client.get("/api/search", params={"query": "stripes", "mode": "semantic"})
-        ).json()
-        assert [hit["slug"] for hit in found["results"]] == ["zebra-notes"]

@@ -10,15 +10,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from article_mcp.access.principals import Principal, Scope
 from article_mcp.articles.models import Article, ArticleDeletion, ArticlePage, ArticleWrite, FolderList
 from article_mcp.articles.rules import MAX_BIGINT, MAX_TAGS, TAG_MAX_LENGTH
 from article_mcp.articles.service import ArticleService
-from article_mcp.server.rest.etags import IfMatch, expected_version, tag_response
-from article_mcp.server.rest.guards import author, needs
+from article_mcp.server.rest.etags import tag_response
+from article_mcp.server.rest.guards import Reader, Write, Writer, Writing, author
 from article_mcp.server.tools import (
     Content,
     Folder,
@@ -34,8 +33,6 @@ from article_mcp.server.tools import (
 
 ARTICLES = "/api/articles"
 
-Reader = Annotated[Principal, Depends(needs(Scope.READ))]
-Writer = Annotated[Principal, Depends(needs(Scope.WRITE))]
 Purge = Annotated[
     bool, Query(description="True: also remove the article's history, so it cannot be restored.")
 ]
@@ -116,52 +113,35 @@ def articles_router(articles: ArticleService) -> APIRouter:
 
     @router.put(ARTICLES + "/{slug}", summary="Replace an article's fields")
     async def replace_article(
-        slug: Slug, body: ArticleBody, principal: Writer, response: Response, if_match: IfMatch = "*"
+        slug: Slug, body: ArticleBody, write: Writing, response: Response
     ) -> ArticleWrite:
-        return await _update(response, slug, body, principal, if_match)
+        return await _update(response, slug, body, write)
 
     @router.patch(ARTICLES + "/{slug}", summary="Change some of an article's fields")
     async def patch_article(
         slug: Slug,
         body: ArticlePatch,
-        principal: Writer,
+        write: Writing,
         response: Response,
-        if_match: IfMatch = "*",
     ) -> ArticleWrite:
-        return await _update(response, slug, body, principal, if_match)
+        return await _update(response, slug, body, write)
 
     async def _update(
         response: Response,
         slug: str,
         body: ArticleBody | ArticlePatch,
-        principal: Principal,
-        if_match: str,
+        write: Write,
     ) -> ArticleWrite:
-        written = await articles.update(
-            slug,
-            **body.model_dump(exclude={"message"}, exclude_none=True),
-            expected_version=expected_version(if_match),
-            message=body.message,
-            author=author(principal),
-        )
+        fields = body.model_dump(exclude_none=True)
+        written = await articles.update(slug, **fields, **write.arguments())
         tag_response(response, written.version)
         return written
 
     @router.delete(ARTICLES + "/{slug}", summary="Delete an article (its history stays unless purged)")
     async def delete_article(
-        slug: Slug,
-        principal: Writer,
-        if_match: IfMatch = "*",
-        purge: Purge = False,
-        message: Message = None,
+        slug: Slug, write: Writing, purge: Purge = False, message: Message = None
     ) -> ArticleDeletion:
-        return await articles.delete(
-            slug,
-            purge=purge,
-            expected_version=expected_version(if_match),
-            message=message,
-            author=author(principal),
-        )
+        return await articles.delete(slug, purge=purge, message=message, **write.arguments())
 
     @router.get("/api/folders", summary="List folders with their article counts")
     async def list_folders(_: Reader) -> FolderList:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import email.message
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import structlog
+from fastapi import Depends
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -15,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from article_mcp.access.principals import Principal
 from article_mcp.access.principals import Scope as AccessScope
 from article_mcp.server.identity import current_principal
+from article_mcp.server.rest.etags import IfMatch, expected_version
 from article_mcp.server.rest.problems import ProblemError, problem, problem_response
 
 log = structlog.get_logger(__name__)
@@ -80,3 +84,27 @@ def needs(scope: AccessScope) -> Callable[[Request], Awaitable[Principal]]:
 def author(principal: Principal) -> str:
     """The author a REST write records: the principal's name, or `rest` without authentication."""
     return principal.name if principal.authenticated else ANONYMOUS_AUTHOR
+
+
+Reader = Annotated[Principal, Depends(needs(AccessScope.READ))]
+Writer = Annotated[Principal, Depends(needs(AccessScope.WRITE))]
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """What every write passes to the service besides its fields: the version it expects
+    (If-Match) and its author (the principal)."""
+
+    expected_version: int | None
+    author: str
+
+    def arguments(self) -> dict[str, Any]:
+        return {"expected_version": self.expected_version, "author": self.author}
+
+
+async def _write(principal: Writer, if_match: IfMatch = "*") -> Write:
+    return Write(expected_version(if_match), author(principal))
+
+
+# A write endpoint's dependency: the write scope, and If-Match.
+Writing = Annotated[Write, Depends(_write)]

@@ -15,7 +15,7 @@ from article_mcp.db.pool import pooled_connection
 from article_mcp.queue.admin import QueueStatus
 from article_mcp.queue.health import HealthReport, queue_health
 from article_mcp.server.app import Services
-from article_mcp.server.rest.articles import Reader
+from article_mcp.server.rest.guards import Reader
 from article_mcp.server.tools import QueueTools
 
 HealthCheck = Callable[[], Awaitable[bool]]

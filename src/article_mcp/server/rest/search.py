@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from article_mcp.search.models import SearchRequest, SearchResponse
 from article_mcp.search.service import SearchService
-from article_mcp.server.rest.articles import Reader
+from article_mcp.server.rest.guards import Reader
 
 
 def search_router(search: SearchService) -> APIRouter:

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Response
 from article_mcp.articles.models import ArticleWrite, VersionDetail, VersionPage
 from article_mcp.articles.service import ArticleService
 from article_mcp.server.history_tools import Before, Deleted, DiffAgainst, VersionNumber, VersionsLimit
-from article_mcp.server.rest.articles import ARTICLES, Reader, Writer
-from article_mcp.server.rest.etags import IfMatch, expected_version, tag_response
-from article_mcp.server.rest.guards import author
+from article_mcp.server.rest.articles import ARTICLES
+from article_mcp.server.rest.etags import tag_response
+from article_mcp.server.rest.guards import Reader, Writing
 from article_mcp.server.tools import Message, Slug
 
 VERSIONS = ARTICLES + "/{slug}/versions"
@@ -43,20 +43,12 @@ def versions_router(articles: ArticleService) -> APIRouter:
     async def restore_version(
         slug: Slug,
         n: VersionNumber,
-        principal: Writer,
+        write: Writing,
         response: Response,
-        if_match: IfMatch = "*",
         deleted: Deleted = False,
         message: Message = None,
     ) -> ArticleWrite:
-        written = await articles.restore(
-            slug,
-            n,
-            deleted=deleted,
-            expected_version=expected_version(if_match),
-            message=message,
-            author=author(principal),
-        )
+        written = await articles.restore(slug, n, deleted=deleted, message=message, **write.arguments())
         tag_response(response, written.version)
         return written
 
