@@ -3,6 +3,7 @@ If-Match, problem details for each refusal, scopes, and the same messages as the
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,12 @@ async def test_refusals_are_problems(api: httpx.AsyncClient, rest: RestServer) -
         await api.post("/api/articles", json={"title": "T", "content": "x", "colour": "red"}), 400
     )
     assert unknown["errors"][0]["field"] == "colour"
+    # The largest article fits even with every character escaped (\u00e9: 6 bytes for 2).
+    largest = "é" * (rest.runtime.settings.article_max_bytes // 2)
+    escaped = json.dumps({"title": "Big", "content": largest}).encode()
+    fits = await api.post("/api/articles", content=escaped, headers={"content-type": "application/json"})
+    assert fits.status_code == 201, fits.text
+    await api.delete("/api/articles/big", params={"purge": "true"})
     limit = max_body_size(rest.runtime.settings)
     huge = b'{"title": "T", "content": "' + b"x" * limit + b'"}'
     problem(await api.post("/api/articles", content=huge, headers={"content-type": "application/json"}), 413)

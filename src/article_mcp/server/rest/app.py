@@ -2,7 +2,7 @@
 (`/openapi.json`, generated from the services' pydantic models; `/docs` shows it).
 
 Served by server/http.py beside /mcp, behind the same authentication; requests pass the
-Host check and media type guard (guards.py) and the body size limit of /mcp first. Add a
+Host check and media type guard (guards.py) and the body size limit of /mcp. Add a
 router by adding it to `routers`.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
-from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
+from mcp.server.transport_security import TransportSecuritySettings
 from pydantic.json_schema import models_json_schema
 
 from article_mcp import __version__
@@ -66,6 +66,7 @@ def create_rest_app(
         openapi_url=OPENAPI_PATH,
         docs_url=DOCS_PATH,
         redoc_url=None,
+        max_body_size=body_limit,
     )
     responses: dict[int | str, dict[str, Any]] = {
         status: {"description": why, "content": {PROBLEM_JSON: {"schema": _PROBLEM}}}
@@ -78,7 +79,6 @@ def create_rest_app(
         app, [route for router in included for route in router.routes if isinstance(route, APIRoute)]
     )
     app.openapi = _with_problems_and_bearer(app.openapi)  # type: ignore[method-assign]
-    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=body_limit)
     app.add_middleware(RequestGuard, security=security)
     return app
 
