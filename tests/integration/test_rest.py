@@ -290,6 +290,7 @@ async def test_the_openapi_document_is_generated_from_the_models(api: httpx.Asyn
         "$ref": "#/components/schemas/Article"
     }
     assert get_article["404"]["content"][PROBLEM_JSON]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert document["paths"]["/api/search"]["get"]["operationId"] == "semantic_search"
     search = {p["name"] for p in document["paths"]["/api/search"]["get"]["parameters"]}
     assert search >= {
         "query",

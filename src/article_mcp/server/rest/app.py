@@ -67,6 +67,8 @@ def create_rest_app(
         docs_url=DOCS_PATH,
         redoc_url=None,
         max_body_size=body_limit,
+        # operationId: the handler's name, which is the MCP tool's where there is one.
+        generate_unique_id_function=_operation_id,
     )
     responses: dict[int | str, dict[str, Any]] = {
         status: {"description": why, "content": {PROBLEM_JSON: {"schema": _PROBLEM}}}
@@ -81,6 +83,10 @@ def create_rest_app(
     app.openapi = _with_problems_and_bearer(app.openapi)  # type: ignore[method-assign]
     app.add_middleware(RequestGuard, security=security)
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
 
 
 def _with_problems_and_bearer(generate: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
