@@ -25,6 +25,10 @@ LogFormat = Literal["console", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
+# An http(s) URL kept exactly as written (an issuer is compared with `iss` character by character).
+WebUrl = Annotated[str, Field(pattern=r"^https?://[^\s/?#]+[^\s]*$")]
+# An OAuth scope token (RFC 6749 section 3.3): printable ASCII but space, quote and backslash.
+OAuthScope = Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]+$")]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 
 DEFAULT_MODELS: dict[ProviderName, str] = {
@@ -58,80 +62,204 @@ class Settings(BaseSettings):
     )
 
     # Database
-    database_url: SecretStr | None = None
-    article_mcp_data_dir: Path = Field(default_factory=default_data_dir)
-    database_pool_size: Annotated[int, Field(ge=2, le=100)] = 10
+    database_url: SecretStr | None = Field(
+        None, description="PostgreSQL to use, as a `postgresql://` URL; unset runs the embedded server"
+    )
+    article_mcp_data_dir: Path = Field(
+        default_factory=default_data_dir, description="where the embedded database lives"
+    )
+    database_pool_size: int = Field(10, ge=2, le=100, description="database connections per process")
 
     # Embedding provider
-    semantic_search_enabled: bool = True
-    embedding_provider: ProviderName = "local"
-    embedding_model: str | None = None
-    ollama_base_url: str = "http://localhost:11434"
-    openai_api_key: SecretStr | None = None
-    openai_base_url: str = "https://api.openai.com/v1"
-    embedding_request_timeout: PositiveInt = 60_000
-    embedding_connect_timeout: PositiveInt = 5_000
-    embedding_requests_per_minute: NonNegativeInt = 0
-    embedding_tokens_per_minute: NonNegativeInt = 0
-    embedding_provider_batch_size: Annotated[int, Field(gt=0, le=2048)] = 64
+    semantic_search_enabled: bool = Field(
+        True,
+        description="`false`: nothing is embedded and `semantic_search` answers from full text; "
+        "articles still work",
+    )
+    embedding_provider: ProviderName = Field("local", description="who embeds the passages")
+    embedding_model: str | None = Field(
+        None,
+        description="the model; unset: the provider's default ("
+        + ", ".join(f"`{model}` for {name}" for name, model in DEFAULT_MODELS.items())
+        + "); for `local` also a sentence-transformers model directory",
+    )
+    ollama_base_url: str = Field("http://localhost:11434", description="the Ollama server")
+    openai_api_key: SecretStr | None = Field(None, description="required with `EMBEDDING_PROVIDER=openai`")
+    openai_base_url: str = Field("https://api.openai.com/v1", description="any OpenAI-compatible server")
+    embedding_request_timeout: PositiveInt = Field(60_000, description="ms to wait for the provider's answer")
+    embedding_connect_timeout: PositiveInt = Field(
+        5_000, description="ms to open a connection to the provider"
+    )
+    embedding_requests_per_minute: NonNegativeInt = Field(
+        0, description="client-side limit of provider requests per minute (0: none)"
+    )
+    embedding_tokens_per_minute: NonNegativeInt = Field(
+        0, description="client-side limit of estimated tokens per minute (0: none)"
+    )
+    embedding_provider_batch_size: int = Field(64, gt=0, le=2048, description="chunks per provider call")
 
     # Queue and workers
-    embedding_queue_enabled: bool = True
-    embedding_worker_interval: PositiveInt = 5_000
-    embedding_max_retries: NonNegativeInt = 3
-    embedding_retry_backoff_base: PositiveInt = 1_000
-    embedding_batch_size: Annotated[int, Field(gt=0, le=1000)] = 1
-    embedding_cleanup_interval: PositiveInt = 24
-    embedding_cleanup_retention_days: PositiveInt = 30
-    # How long (ms) one batch may take, provider calls included; also the longest a lease may be.
-    embedding_worker_timeout: PositiveInt = 300_000
-    # A claimed task's lease, renewed by the heartbeat: a crashed worker's tasks come back after it.
-    embedding_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
-    # The longest wait a provider's Retry-After is honoured for (a date in 2099 included).
-    embedding_retry_after_max_seconds: Annotated[float, Field(gt=0)] = 3600.0
-    # Where growing waits stop growing: transient retries, and probes of a provider that is down.
-    embedding_backoff_max_seconds: Annotated[float, Field(gt=0)] = 300.0
-    embedding_concurrent_workers: Annotated[int, Field(ge=0, le=64)] = 1
+    embedding_queue_enabled: bool = Field(
+        True, description="`false`: each write embeds right after its commit (the rollback mode)"
+    )
+    embedding_worker_interval: PositiveInt = Field(
+        5_000, description="ms between polls of the queue when no notification arrives"
+    )
+    embedding_max_retries: NonNegativeInt = Field(
+        3,
+        description="retries of a transient failure of the task itself before it fails "
+        "(an unreachable provider spends none)",
+    )
+    embedding_retry_backoff_base: PositiveInt = Field(
+        1_000, description="ms before the first retry; doubles with each attempt, with jitter"
+    )
+    embedding_batch_size: int = Field(
+        1, gt=0, le=1000, description="tasks (articles) a worker claims at once"
+    )
+    embedding_cleanup_interval: PositiveInt = Field(24, description="hours between cleanups")
+    embedding_cleanup_retention_days: PositiveInt = Field(
+        30, description="days finished tasks, audit rows and metrics are kept"
+    )
+    embedding_worker_timeout: PositiveInt = Field(
+        300_000,
+        description="ms one batch may take (provider calls included) before it is given back as a "
+        "transient failure; also caps the lease",
+    )
+    # The heartbeat renews it, so only a crashed worker's tasks wait for it to run out.
+    embedding_lease_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="seconds of lease on claimed tasks, renewed by the heartbeat; a crashed worker's "
+        "tasks are reclaimed after it (the shorter of this and `EMBEDDING_WORKER_TIMEOUT`)",
+    )
+    # A Retry-After dated 2099 must not stop the work for decades.
+    embedding_retry_after_max_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="seconds a provider's `Retry-After` is honoured for at most "
+        "(a probe may end the wait sooner)",
+    )
+    embedding_backoff_max_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="seconds where growing waits stop growing: transient retries, and probes of a "
+        "provider that is down",
+    )
+    embedding_concurrent_workers: int = Field(
+        1, ge=0, le=64, description="workers in each `serve` or `worker` process (0: `serve` runs none)"
+    )
 
     # Chunking
-    chunk_size: Annotated[int, Field(ge=32, le=8192)] = 240
-    chunk_overlap: NonNegativeInt = 32
+    chunk_size: int = Field(
+        240,
+        ge=32,
+        le=8192,
+        description="most estimated tokens embedded for one chunk, title and headings included; "
+        "after a change, `article-mcp db reindex`",
+    )
+    chunk_overlap: NonNegativeInt = Field(
+        32, description="estimated tokens neighbouring chunks of a section share; below `CHUNK_SIZE`"
+    )
 
     # Search
-    text_search_config: Annotated[str, Field(pattern=r"^[a-z_]+$")] = "english"
-    hnsw_m: Annotated[int, Field(ge=2, le=100)] = 16
-    hnsw_ef_construction: Annotated[int, Field(ge=4, le=1000)] = 64
+    text_search_config: str = Field(
+        "english",
+        pattern=r"^[a-z_]+$",
+        description="PostgreSQL text search configuration (stemming, stop words)",
+    )
+    hnsw_m: int = Field(16, ge=2, le=100, description="HNSW graph degree (when a model's index is built)")
+    hnsw_ef_construction: int = Field(
+        64, ge=4, le=1000, description="HNSW build-time candidate list (when a model's index is built)"
+    )
     # recall@10 >= 0.95 against exact search at 100k passages (BENCHMARKS.md, "Search latency").
-    hnsw_ef_search: Annotated[int, Field(ge=1, le=1000)] = 200
-    bm25_k1: Annotated[float, Field(ge=0)] = 1.2
-    bm25_b: Annotated[float, Field(ge=0, le=1)] = 0.75
+    hnsw_ef_search: int = Field(
+        200, ge=1, le=1000, description="HNSW search-time candidate list: higher is more exact and slower"
+    )
+    bm25_k1: float = Field(1.2, ge=0, description="BM25 term-frequency saturation")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation (0: none, 1: full)")
     # Tuned on Cranfield (BENCHMARKS.md, "Retrieval quality"): 10 beats the customary 60.
-    search_rrf_k: PositiveInt = 10
-    # Weights of the two legs in hybrid's reciprocal rank fusion.
-    search_semantic_weight: Annotated[float, Field(ge=0)] = 1.0
-    search_fulltext_weight: Annotated[float, Field(ge=0)] = 1.0
-    # Query vectors are remembered this many seconds, this many at most (0: no cache).
-    search_query_cache_ttl: NonNegativeInt = 300
-    search_query_cache_size: Annotated[int, Field(ge=0, le=100_000)] = 256
-    # How long (ms) a search waits for a query's vector before hybrid falls back to full text.
-    search_embed_timeout: PositiveInt = 10_000
+    search_rrf_k: PositiveInt = Field(10, description="reciprocal rank fusion constant of hybrid search")
+    search_semantic_weight: float = Field(
+        1.0, ge=0, description="weight of the semantic ranking in hybrid fusion"
+    )
+    search_fulltext_weight: float = Field(
+        1.0, ge=0, description="weight of the full-text ranking in hybrid fusion"
+    )
+    search_query_cache_ttl: NonNegativeInt = Field(300, description="seconds a query's vector is remembered")
+    search_query_cache_size: int = Field(
+        256, ge=0, le=100_000, description="query vectors remembered at most (0: no cache)"
+    )
+    search_embed_timeout: PositiveInt = Field(
+        10_000,
+        description="ms a search waits for its query's vector before hybrid falls back to full text",
+    )
 
     # Articles
-    article_max_bytes: PositiveInt = 1_000_000
-    # Versions kept per article, the newest; older ones are pruned at each write (0: all).
-    article_history_max_versions: NonNegativeInt = 0
+    article_max_bytes: PositiveInt = Field(1_000_000, description="largest article content, in UTF-8 bytes")
+    article_history_max_versions: NonNegativeInt = Field(
+        0, description="versions kept per article, the newest; each write prunes older ones (0: keep all)"
+    )
 
     # Server
-    http_host: str = "127.0.0.1"
-    http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
-    auth_token: SecretStr | None = None
-    # MCP sessions open at once over HTTP (streamable HTTP sessions and SSE streams, each).
-    http_max_sessions: Annotated[int, Field(ge=1, le=100_000)] = 100
-    # Extra Host names the HTTP server answers to (comma-separated), beyond loopback and
-    # HTTP_HOST: DNS-rebinding protection refuses any other Host header.
-    http_allowed_hosts: str = ""
-    log_level: LogLevel = "INFO"
-    log_format: LogFormat = "console"
+    http_host: str = Field("127.0.0.1", description="bind address of `serve --transport http`")
+    http_port: int = Field(8000, ge=1, le=65535, description="port of `serve --transport http`")
+    auth_token: SecretStr | None = Field(
+        None,
+        description="bearer token for HTTP; refused unless strong (about 128 bits estimated, "
+        "8 or more distinct characters); required to bind a non-loopback address",
+    )
+    http_max_sessions: int = Field(
+        100,
+        ge=1,
+        le=100_000,
+        description="MCP sessions open at once over HTTP (streamable HTTP sessions, and SSE streams); "
+        "past it, `503`",
+    )
+    # DNS-rebinding protection refuses any other Host header.
+    http_allowed_hosts: str = Field(
+        "",
+        description="extra `Host` names the HTTP server answers to (comma-separated), beyond "
+        "loopback and `HTTP_HOST`",
+    )
+    http_public_url: Annotated[str, Field(pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")] | None = Field(
+        default=None,
+        description="The server's address as its users reach it (scheme, host, port, any path "
+        "prefix), for the absolute URLs it hands out: share links and the OAuth resource. Unset: "
+        "http://HTTP_HOST:HTTP_PORT.",
+    )
+    http_rate_limit_per_minute: NonNegativeInt = Field(
+        0,
+        description="Requests a minute each authenticated caller (access token, AUTH_TOKEN, OAuth "
+        "client) may make over HTTP, at most that many at once; past it, 429 with Retry-After "
+        "(0: no limit).",
+    )
+
+    # OAuth: the server as a resource server (server/oauth.py)
+    oauth_issuer: WebUrl | None = Field(
+        default=None,
+        description="The OAuth authorization server whose access tokens (JWTs) this server accepts: "
+        "their `iss` must be exactly this. Set with OAUTH_JWKS_URL to turn OAuth on.",
+    )
+    oauth_jwks_url: WebUrl | None = Field(
+        default=None, description="Where the issuer publishes its signing keys (a JWK Set)."
+    )
+    oauth_audience: str | None = Field(
+        default=None,
+        description="The `aud` a token must carry; unset: this server's MCP URL "
+        "(HTTP_PUBLIC_URL + /mcp), the resource the MCP authorization spec binds tokens to.",
+    )
+    oauth_read_scope: OAuthScope = Field(
+        default="articles:read", description="The OAuth scope that grants the read scope."
+    )
+    oauth_write_scope: OAuthScope = Field(
+        default="articles:write", description="The OAuth scope that grants the write scope."
+    )
+    oauth_admin_scope: OAuthScope = Field(
+        default="articles:admin", description="The OAuth scope that grants the admin scope."
+    )
+    log_level: LogLevel = Field("INFO", description="the least severe level logged")
+    log_format: LogFormat = Field("console", description="how logs are written; always to stderr")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -153,6 +281,8 @@ class Settings(BaseSettings):
                 raise ValueError("OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai")
         if self.auth_token is not None:
             _check_token_strength(self.auth_token.get_secret_value())
+        if (self.oauth_issuer is None) != (self.oauth_jwks_url is None):
+            raise ValueError("OAUTH_ISSUER and OAUTH_JWKS_URL: set both to turn OAuth on, or neither")
         return self
 
     @property
@@ -165,6 +295,19 @@ class Settings(BaseSettings):
         """The lease of claimed tasks: EMBEDDING_LEASE_SECONDS, or EMBEDDING_WORKER_TIMEOUT where
         that is shorter (a deployment that shortened the old lease keeps its short lease)."""
         return min(round(self.embedding_lease_seconds * 1000), self.embedding_worker_timeout)
+
+    @property
+    def public_url(self) -> str:
+        """HTTP_PUBLIC_URL without a trailing slash, or the bind address's URL."""
+        if self.http_public_url is not None:
+            return self.http_public_url.rstrip("/")
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """True when bearer JWTs from OAUTH_ISSUER are accepted."""
+        return self.oauth_issuer is not None
 
     @property
     def embedded_database(self) -> bool:

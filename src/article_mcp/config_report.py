@@ -139,8 +139,8 @@ def _warnings(settings: Settings) -> list[str]:
         )
     if settings.auth_token is None and settings.http_host not in _LOOPBACK:
         warnings.append(
-            f"AUTH_TOKEN is not set and HTTP_HOST={settings.http_host}: the HTTP endpoints answer anyone "
-            "who can reach them"
+            f"AUTH_TOKEN is not set and HTTP_HOST={settings.http_host}: only access tokens get in, and "
+            "`serve --transport http` refuses to start until one exists (`article-mcp tokens create`)"
         )
     if not settings.semantic_search_enabled:
         warnings.append("SEMANTIC_SEARCH_ENABLED=false: nothing is embedded and semantic search is off")

@@ -85,6 +85,31 @@ class ConfigError(ArticleMcpError):
     label = "configuration error"
 
 
+class TokenRefusedError(ArticleMcpError):
+    """A token was recognised but refused (revoked, expired): its name is known, never the token.
+
+    A token verifier raises it so that the refusal is logged with the token's name; a verifier
+    that does not know a token returns None instead, and the next one is asked.
+    """
+
+    label = "token refused"
+
+    def __init__(self, token_name: str, reason: str) -> None:
+        self.token_name = token_name
+        self.reason = reason
+        super().__init__(f"token {token_name!r}: {reason}")
+
+
+class InsufficientScopeError(TokenRefusedError):
+    """A valid token that grants none of this server's scopes: 403, asking for `needed`."""
+
+    label = "insufficient scope"
+
+    def __init__(self, token_name: str, needed: str) -> None:
+        self.needed = needed
+        super().__init__(token_name, f"none of the scopes this server maps (needs at least {needed!r})")
+
+
 class UnavailableError(ArticleMcpError):
     """A service article-mcp depends on is unavailable."""
 

@@ -20,8 +20,18 @@ TOOLS = {
     "list_versions",
     "get_version",
     "restore_version",
+    "share_article",
+    "unshare_article",
 }
-READ_ONLY_TOOLS = TOOLS - {"create_article", "update_article", "delete_article", "restore_version"}
+WRITE_TOOLS = {
+    "create_article",
+    "update_article",
+    "delete_article",
+    "restore_version",
+    "share_article",
+    "unshare_article",
+}
+READ_ONLY_TOOLS = TOOLS - WRITE_TOOLS
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:

@@ -70,7 +70,7 @@ async def serve_rest(
     it; `wrap` wraps the app (as_principal); `token` goes in every request of the client."""
     async with open_runtime(settings) as runtime:
         mcp = create_server(runtime.services)
-        app: ASGIApp = create_http_app(mcp, settings, HOST, runtime.database_ok, runtime.services)
+        app: ASGIApp = create_http_app(mcp, runtime.services, HOST, runtime.database_ok)
         if wrap is not None:
             app = wrap(app)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from structlog.testing import capture_logs
 
-from article_mcp.server.auth import FREE_FAILURES, MAX_WAIT, BearerAuth, FailedAttempts
+from article_mcp.server.auth import FREE_FAILURES, MAX_WAIT, AuthTokenVerifier, BearerAuth, FailedAttempts
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +33,10 @@ def guarded(clock: Clock) -> httpx.AsyncClient:
         return PlainTextResponse("hello")
 
     app = BearerAuth(
-        Starlette(routes=[Route("/mcp", hello, methods=["POST"])]), TOKEN, open_paths=frozenset(), clock=clock
+        Starlette(routes=[Route("/mcp", hello, methods=["POST"])]),
+        [AuthTokenVerifier(TOKEN)],
+        open_paths=frozenset(),
+        clock=clock,
     )
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app, client=("203.0.113.9", 5000)), base_url="http://x"

@@ -14,6 +14,7 @@ from article_mcp.errors import (
     ConfigError,
     ConflictError,
     DatabaseUnavailableError,
+    InsufficientScopeError,
     InvalidInputError,
     LexicalIndexError,
     NotFoundError,
@@ -22,6 +23,7 @@ from article_mcp.errors import (
     ProviderUnreachableError,
     RateLimitedError,
     SemanticUnavailableError,
+    TokenRefusedError,
     TransientProviderError,
     UnavailableError,
     VersionConflictError,
@@ -52,6 +54,8 @@ EXAMPLES: list[tuple[ArticleMcpError, int]] = [
     (RateLimitedError("rate limiting (HTTP 429)", retry_after=3.0), common.EXIT_UNAVAILABLE),
     (PermanentProviderError("OpenAI refused the credentials (HTTP 401)"), common.EXIT_USAGE),
     (LexicalIndexError(), common.EXIT_FAILURE),
+    (TokenRefusedError("ci-bot", "revoked"), common.EXIT_FAILURE),
+    (InsufficientScopeError("alice", "articles:read"), common.EXIT_FAILURE),
 ]
 
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from article_mcp.errors import ConfigError
-from article_mcp.server.auth import BearerAuth
+from article_mcp.server.auth import AuthTokenVerifier, BearerAuth
 from article_mcp.server.http import (
     HEALTH_PATH,
     SSE_PATH,
@@ -31,7 +31,7 @@ def guarded() -> TestClient:
         return PlainTextResponse("hello")
 
     app = Starlette(routes=[Route("/mcp", hello, methods=["GET", "POST"]), Route(HEALTH_PATH, hello)])
-    return TestClient(BearerAuth(app, TOKEN, open_paths=frozenset({HEALTH_PATH})))
+    return TestClient(BearerAuth(app, [AuthTokenVerifier(TOKEN)], open_paths=frozenset({HEALTH_PATH})))
 
 
 @pytest.mark.parametrize(
@@ -85,11 +85,13 @@ def test_loopback_addresses(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
-def test_a_public_bind_needs_a_token() -> None:
+def test_a_public_bind_needs_a_token_that_can_get_in() -> None:
     check_bind_address("127.0.0.1", make_settings())
     check_bind_address("0.0.0.0", make_settings(auth_token=TOKEN))
-    with pytest.raises(ConfigError, match="AUTH_TOKEN"):
+    check_bind_address("0.0.0.0", make_settings(), has_tokens=True)  # an access token can get in
+    with pytest.raises(ConfigError, match="AUTH_TOKEN") as refused:
         check_bind_address("0.0.0.0", make_settings())
+    assert "article-mcp tokens create" in refused.value.message
 
 
 def test_allowed_hosts() -> None:

@@ -1,1 +1,1 @@
-"""Who may do what: principals and their scopes (access tokens and share links join here)."""
+"""Who may do what: principals and their scopes, access tokens, and public share links."""

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import anyio
 from rich.console import Console
 
+from article_mcp import __version__
 from article_mcp.cli import articles as articles_commands
 from article_mcp.cli import check as check_commands
 from article_mcp.cli import db as db_commands
@@ -16,6 +17,8 @@ from article_mcp.cli import demo as demo_commands
 from article_mcp.cli import embeddings as embeddings_commands
 from article_mcp.cli import queue as queue_commands
 from article_mcp.cli import serve as serve_commands
+from article_mcp.cli import shares as shares_commands
+from article_mcp.cli import tokens as tokens_commands
 from article_mcp.cli import transfer as transfer_commands
 from article_mcp.cli import worker as worker_commands
 from article_mcp.cli.common import (
@@ -67,6 +70,8 @@ COMMAND_MODULES = (
     demo_commands,
     check_commands,
     transfer_commands,
+    shares_commands,
+    tokens_commands,
 )
 
 
@@ -76,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="article-mcp",
         description="MCP server for markdown articles with embeddings kept current by a durable queue.",
     )
+    parser.add_argument("--version", action="version", version=f"article-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(commands)

@@ -18,8 +18,10 @@ import anyio
 import structlog
 import uvicorn
 
+from article_mcp.access.tokens import any_live_token
 from article_mcp.cli.common import EXIT_OK, CommandContext
 from article_mcp.config import Settings
+from article_mcp.db.pool import pooled_connection
 from article_mcp.errors import ConfigError
 from article_mcp.server.app import ArticleServer, create_server
 from article_mcp.server.http import MCP_PATH, SSE_PATH, check_bind_address, create_http_app
@@ -49,9 +51,10 @@ async def serve_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Serve until the client goes away (stdio) or a signal arrives."""
     settings = ctx.settings
     host = args.host or settings.http_host
-    if args.transport == "http":
-        check_bind_address(host, settings)
     async with open_runtime(settings) as runtime:
+        if args.transport == "http":
+            async with pooled_connection(runtime.db) as conn:
+                check_bind_address(host, settings, has_tokens=await any_live_token(conn))
         server = create_server(runtime.services)
         async with anyio.create_task_group() as tg:
             await _start_worker(tg, runtime)
@@ -97,7 +100,7 @@ class _Uvicorn(uvicorn.Server):
 
 
 async def _serve_http(server: ArticleServer, runtime: Runtime, host: str, port: int) -> None:
-    app = create_http_app(server, runtime.settings, host, runtime.database_ok, runtime.services)
+    app = create_http_app(server, runtime.services, host, runtime.database_ok)
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
     http = _Uvicorn(uvicorn.Config(app, log_config=None, lifespan="on", access_log=False))

@@ -51,8 +51,10 @@ from article_mcp.server.arguments import check_arguments
 from article_mcp.server.client_log import ClientLog
 from article_mcp.server.completions import ArgumentCompletions
 from article_mcp.server.history_tools import HistoryTools
+from article_mcp.server.scopes import ScopeGate
 from article_mcp.server.sdk import add_request_handler
 from article_mcp.server.search_tools import SearchTools
+from article_mcp.server.share_tools import ShareTools
 from article_mcp.server.tools import CREATE, OVERWRITE, READ, ArticleTools, QueueTools
 from article_mcp.server.updates import ArticleUpdates, article_uri
 
@@ -151,6 +153,7 @@ def create_server(services: Services) -> ArticleServer:
         version=__version__,
         instructions=INSTRUCTIONS,
         subscriptions=updates.bus,
+        middleware=[ScopeGate()],
     )
     server.updates = updates
     client_log = ClientLog()
@@ -158,6 +161,7 @@ def create_server(services: Services) -> ArticleServer:
     _add_tools(server, services, client_log)
     _add_resources(server, services.articles)
     _add_history(server, HistoryTools(services.articles, client_log))
+    _add_shares(server, ShareTools(services.db, services.settings.public_url))
     add_request_handler(server, "resources/subscribe", SubscribeRequestParams, updates.subscribe)
     add_request_handler(server, "resources/unsubscribe", UnsubscribeRequestParams, updates.unsubscribe)
     completions = ArgumentCompletions(services.articles)
@@ -187,13 +191,14 @@ def _add_tools(server: ArticleServer, services: Services, client_log: ClientLog)
 
 
 def _add_history(server: ArticleServer, tools: HistoryTools) -> None:
-    table: list[tuple[Callable[..., Any], str, ToolAnnotations]] = [
-        (tools.list_versions, "List an article's versions", READ),
-        (tools.get_version, "Read a version of an article", READ),
-        (tools.restore_version, "Restore a version of an article", OVERWRITE),
-    ]
-    for fn, title, hints in table:
-        server.add_tool(fn, title=title, annotations=hints, description=inspect.cleandoc(fn.__doc__ or ""))
+    _add_documented(
+        server,
+        [
+            (tools.list_versions, "List an article's versions", READ),
+            (tools.get_version, "Read a version of an article", READ),
+            (tools.restore_version, "Restore a version of an article", OVERWRITE),
+        ],
+    )
     resources: list[tuple[str, str, str, str, Callable[..., Any]]] = [
         (
             "article://{slug}/versions",
@@ -213,6 +218,25 @@ def _add_history(server: ArticleServer, tools: HistoryTools) -> None:
     for uri, name, description, mime_type, read in resources:
         title = name.replace("-", " ").capitalize()
         server.resource(uri, name=name, title=title, description=description, mime_type=mime_type)(read)
+
+
+def _add_shares(server: ArticleServer, tools: ShareTools) -> None:
+    _add_documented(
+        server,
+        [
+            (tools.share_article, "Share an article by a public link", CREATE),
+            (tools.unshare_article, "Revoke an article's share links", OVERWRITE),
+        ],
+    )
+
+
+ToolRow = tuple[Callable[..., Any], str, ToolAnnotations]
+
+
+def _add_documented(server: ArticleServer, table: list[ToolRow]) -> None:
+    """Add tools described by their docstrings."""
+    for fn, title, hints in table:
+        server.add_tool(fn, title=title, annotations=hints, description=inspect.cleandoc(fn.__doc__ or ""))
 
 
 def _add_resources(server: ArticleServer, articles: ArticleService) -> None:

@@ -15,7 +15,7 @@ from article_mcp.articles.service import ArticleService
 from article_mcp.articles.versions import MAX_VERSIONS_PAGE
 from article_mcp.errors import NotFoundError
 from article_mcp.server.client_log import ClientLog
-from article_mcp.server.tools import ExpectedVersion, Message, Slug, client_name, embedding_note
+from article_mcp.server.tools import ExpectedVersion, Message, Slug, author, embedding_note
 
 VersionNumber = Annotated[
     int, Field(ge=1, le=MAX_VERSION, description="A version number, as list_versions shows it.")
@@ -58,7 +58,7 @@ class HistoryTools:
         deleted: Deleted = False,
     ) -> VersionPage:
         """List an article's versions, newest first, without content: what each write changed,
-        its message, its author (the client's name) and when.
+        its message, its author (the token's name, or the client's) and when.
 
         Works for deleted articles too (deleted: true in the result), so you can restore them.
         """
@@ -97,7 +97,7 @@ class HistoryTools:
             deleted=deleted,
             expected_version=expected_version,
             message=message,
-            author=client_name(ctx),
+            author=author(ctx),
         )
         await self._log.send(
             ctx,

@@ -2,15 +2,22 @@
 (/api, with /openapi.json and /docs: server/rest), in one ASGI app.
 
 Security, in layers:
-- With AUTH_TOKEN set, every path but /health needs `Authorization: Bearer <token>`
-  (server/auth.py: any case of the scheme, constant-time comparison, failures logged and
-  slowed per client address); anything else gets 401.
+- Shared pages (`/s/{token}`, server/share_page.py) are public: the link is the credential.
+- With OAUTH_ISSUER set, the issuer's JWTs are accepted too (server/oauth.py), the
+  protected-resource metadata is served (open), and every 401 points to it.
+- With AUTH_TOKEN set, or bound beyond loopback, every other path but /health needs
+  `Authorization: Bearer <token>`: AUTH_TOKEN or an access token (server/auth.py: a chain of
+  verifiers, failures logged and slowed per client address); anything else gets 401. On
+  loopback without AUTH_TOKEN a token is optional, and one sent names the caller.
+- Each authenticated principal has its own request allowance (HTTP_RATE_LIMIT_PER_MINUTE,
+  server/rate_limit.py); past it, 429 with Retry-After.
 - At most HTTP_MAX_SESSIONS sessions at once (the one token's bound): streamable HTTP
   sessions through the SDK's own limit, SSE streams here; past it, 503.
 - DNS-rebinding protection stays on: the Host (and any Origin) header must name this server
   (loopback names, the bind address, HTTP_ALLOWED_HOSTS), so a web page cannot reach a
   server on localhost through a domain it controls.
-- The server binds 127.0.0.1 by default and refuses any non-loopback address without a token.
+- The server binds 127.0.0.1 by default and refuses a non-loopback address when no token
+  (AUTH_TOKEN or an access token) exists.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 from starlette.applications import Starlette
@@ -29,13 +37,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from article_mcp import __version__
 from article_mcp.config import Settings
+from article_mcp.db.pool import Database
 from article_mcp.errors import ConfigError
 from article_mcp.server.app import ArticleServer, Services
-from article_mcp.server.auth import BearerAuth
+from article_mcp.server.auth import BearerAuth, token_verifiers
+from article_mcp.server.oauth import MCP_PATH as MCP_PATH
+from article_mcp.server.oauth import metadata_routes, resource_metadata_url
+from article_mcp.server.rate_limit import PrincipalRateLimit
 from article_mcp.server.rest.app import DOCS_PATH, OPENAPI_PATH, create_rest_app
 from article_mcp.server.rest.problems import ProblemDetails
+from article_mcp.server.share_page import SHARE_PREFIX, share_routes
 
-MCP_PATH = "/mcp"
 SSE_PATH = "/sse"
 SSE_MESSAGES_PATH = "/messages/"
 HEALTH_PATH = "/health"
@@ -56,13 +68,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind_address(host: str, settings: Settings) -> None:
-    """Refuse to serve beyond this machine without a token."""
-    if not is_loopback(host) and settings.auth_token is None:
+def check_bind_address(host: str, settings: Settings, *, has_tokens: bool = False) -> None:
+    """Refuse to serve beyond this machine when no token could get in (AUTH_TOKEN, an access
+    token, or an OAuth issuer's)."""
+    if (
+        not is_loopback(host)
+        and settings.auth_token is None
+        and not has_tokens
+        and not settings.oauth_enabled
+    ):
         raise ConfigError(
             f"HTTP_HOST: binding {host!r} exposes the server beyond this machine; set AUTH_TOKEN "
-            "(a strong random token) or bind 127.0.0.1"
+            "(a strong random token) or create an access token (`article-mcp tokens create`), "
+            "or bind 127.0.0.1"
         )
+
+
+def answered_hosts(settings: Settings) -> str:
+    """HTTP_ALLOWED_HOSTS and the host of HTTP_PUBLIC_URL: the name clients reach the server
+    by (the one in its share links and OAuth metadata) is one it must answer to."""
+    public = urlsplit(settings.http_public_url).hostname if settings.http_public_url else None
+    return ",".join(name for name in (settings.http_allowed_hosts, public) if name)
 
 
 def transport_security(host: str, extra_hosts: str = "") -> TransportSecuritySettings:
@@ -112,11 +138,26 @@ def max_body_size(settings: Settings) -> int:
     return max(DEFAULT_MAX_REQUEST_BODY_SIZE, 6 * settings.article_max_bytes + 64 * 1024)
 
 
-def create_http_app(
-    server: ArticleServer, settings: Settings, host: str, health: HealthCheck, services: Services
-) -> Starlette:
-    """The ASGI app of `article-mcp serve --transport http` (its lifespan runs the MCP sessions)."""
-    security = transport_security(host, settings.http_allowed_hosts)
+def _authentication(settings: Settings, db: Database, host: str, open_paths: frozenset[str]) -> Middleware:
+    """BearerAuth over the chain of verifiers. Auth is required when AUTH_TOKEN or OAuth is set,
+    or the server is reachable beyond this machine; on loopback without either, a request
+    without a token is the local user, and a token sent still names its principal."""
+    required = settings.auth_token is not None or settings.oauth_enabled or not is_loopback(host)
+    return Middleware(
+        BearerAuth,
+        verifiers=token_verifiers(settings, db),
+        open_paths=open_paths,
+        open_prefixes=(SHARE_PREFIX,),
+        required=required,
+        resource_metadata=resource_metadata_url(settings) if settings.oauth_enabled else None,
+    )
+
+
+def create_http_app(server: ArticleServer, services: Services, host: str, health: HealthCheck) -> Starlette:
+    """The ASGI app of `article-mcp serve --transport http` (its lifespan runs the MCP sessions),
+    with the REST API over the same services."""
+    settings, db = services.settings, services.db
+    security = transport_security(host, answered_hosts(settings))
     body_limit = max_body_size(settings)
     streamable = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -139,20 +180,25 @@ def create_http_app(
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     rest = create_rest_app(services, health, security=security, body_limit=body_limit)
+    oauth = metadata_routes(settings) if settings.oauth_enabled else []
     routes: list[BaseRoute] = [
         Route(HEALTH_PATH, handle_health, methods=["GET"]),
+        *share_routes(db),
+        *oauth,
         *sse.routes,
         *streamable.routes,
         # Last: the REST app answers every other path (a 404 problem where it has none).
         Mount("", app=rest),
     ]
+    # The API's description is public: /docs must load /openapi.json before any token is given.
+    open_paths = frozenset({HEALTH_PATH, OPENAPI_PATH, DOCS_PATH, *(route.path for route in oauth)})
     # Refusals from the layers below (authentication, rate limit) speak problem details on /api.
-    middleware: list[Middleware] = [Middleware(ProblemDetails, prefixes=(REST_PREFIX,))]
-    if settings.auth_token is not None:
-        token = settings.auth_token.get_secret_value()
-        # The API's description is public: /docs must load /openapi.json before any token is given.
-        open_paths = frozenset({HEALTH_PATH, OPENAPI_PATH, DOCS_PATH})
-        middleware.append(Middleware(BearerAuth, token=token, open_paths=open_paths))
+    middleware = [
+        Middleware(ProblemDetails, prefixes=(REST_PREFIX,)),
+        _authentication(settings, db, host, open_paths),
+    ]
+    if settings.http_rate_limit_per_minute:
+        middleware.append(Middleware(PrincipalRateLimit, per_minute=settings.http_rate_limit_per_minute))
     middleware.append(Middleware(SseSessionLimit, limit=settings.http_max_sessions))
 
     def lifespan(app: Any) -> Any:

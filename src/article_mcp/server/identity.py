@@ -2,8 +2,8 @@
 
 The HTTP front's authentication puts an `AccessToken` (client_id: the principal's name;
 scopes: its scope) into the SDK's auth context (`AuthContextMiddleware`); MCP tools and REST
-handlers read it here. No token in the context means no authentication is configured (stdio,
-or loopback HTTP without AUTH_TOKEN): the local user, with every scope.
+handlers read it here. No token in the context means nobody authenticated (stdio, or loopback
+HTTP without AUTH_TOKEN and no token sent): the local user, with every scope.
 """
 
 from __future__ import annotations
@@ -23,7 +23,13 @@ def current_principal() -> Principal:
     return Principal(name=token.client_id, scope=widest(token.scopes) or Scope.READ)
 
 
+def access_token(principal: Principal, expires_at: int | None = None) -> AccessToken:
+    """What a token verifier answers for `principal` (without the token itself: it is never kept)."""
+    return AccessToken(
+        token="", client_id=principal.name, scopes=[principal.scope.value], expires_at=expires_at
+    )
+
+
 def authenticated_user(principal: Principal) -> AuthenticatedUser:
     """What an authentication middleware stores as the ASGI scope's `user` for `principal`."""
-    access = AccessToken(token="", client_id=principal.name, scopes=[principal.scope.value])
-    return AuthenticatedUser(access)
+    return AuthenticatedUser(access_token(principal))

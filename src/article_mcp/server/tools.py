@@ -38,6 +38,7 @@ from article_mcp.config import Settings
 from article_mcp.db.pool import Database, pooled_connection
 from article_mcp.queue.admin import QueueStatus, queue_status
 from article_mcp.server.client_log import ClientLog
+from article_mcp.server.identity import current_principal
 
 Slug = Annotated[
     str,
@@ -157,7 +158,7 @@ class ArticleTools:
             tags=tags or [],
             no_rag=no_rag,
             message=message,
-            author=client_name(ctx),
+            author=author(ctx),
         )
         await self._log.send(ctx, "info", f"created {written.slug!r}; {embedding_note(written)}")
         return written
@@ -193,7 +194,7 @@ class ArticleTools:
             new_slug=new_slug,
             expected_version=expected_version,
             message=message,
-            author=client_name(ctx),
+            author=author(ctx),
         )
         changed = ", ".join(written.changed) or "nothing"
         await self._log.send(ctx, "info", f"updated {written.slug!r} ({changed}); {embedding_note(written)}")
@@ -218,7 +219,7 @@ class ArticleTools:
         already deleted, it removes the history that article kept.
         """
         deleted = await self._articles.delete(
-            slug, purge=purge, expected_version=expected_version, message=message, author=client_name(ctx)
+            slug, purge=purge, expected_version=expected_version, message=message, author=author(ctx)
         )
         kept = (
             "history purged"
@@ -260,8 +261,12 @@ class ArticleTools:
         return await self._articles.search(query, folder=folder, limit=limit)
 
 
-def client_name(ctx: Context[Any, Any]) -> str | None:
-    """The name the calling MCP client gave in its `clientInfo`: the author of its writes."""
+def author(ctx: Context[Any, Any]) -> str | None:
+    """Who a write is by: the authenticated principal's name (an access token's, AUTH_TOKEN),
+    else the name the calling MCP client gave in its `clientInfo`."""
+    principal = current_principal()
+    if principal.authenticated:
+        return principal.name
     params = ctx.request_context.session.client_params
     return None if params is None else params.client_info.name
 
