@@ -13,6 +13,8 @@ import pytest
 from mcp import Client
 
 from article_mcp.access.principals import Principal, Scope
+from article_mcp.access.tokens import create_token
+from article_mcp.db.pool import pooled_connection
 from article_mcp.server.app import create_server
 from article_mcp.server.http import max_body_size
 from tests.conftest import make_settings
@@ -304,3 +306,32 @@ async def test_the_openapi_document_is_generated_from_the_models(api: httpx.Asyn
         "passages",
     }
     assert (await api.get("/docs")).status_code == 200
+
+
+async def test_access_tokens_scope_and_name_rest_requests(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        database_url,
+        article_mcp_data_dir=tmp_path / "data",
+        semantic_search_enabled=False,
+        auth_token=TOKEN,
+        http_rate_limit_per_minute=20,
+    )
+    async with serve_rest(settings) as server:
+        async with pooled_connection(server.runtime.db) as conn:
+            reader = (await create_token(conn, "dashboard", Scope.READ)).token
+            writer = (await create_token(conn, "ci-bot", Scope.WRITE)).token
+        api = server.client
+        as_writer = {"Authorization": f"Bearer {writer}"}
+        as_reader = {"Authorization": f"Bearer {reader}"}
+        body = {"title": "Zebra notes", "content": "Stripes."}
+        assert (await api.post("/api/articles", json=body, headers=as_writer)).status_code == 201
+        versions = await api.get("/api/articles/zebra-notes/versions", headers=as_reader)
+        assert versions.json()["versions"][0]["author"] == "ci-bot"
+        refused = problem(await api.post("/api/articles", json=body, headers=as_reader), 403)
+        assert "read" in refused["detail"]
+        # The per-token allowance: past it, 429 with Retry-After, as a problem; others go on.
+        statuses = [(await api.get("/api/folders", headers=as_reader)).status_code for _ in range(25)]
+        assert statuses.count(429) >= 1
+        limited = await api.get("/api/folders", headers=as_reader)
+        assert int(problem(limited, 429) and limited.headers["retry-after"]) >= 1
+        assert (await api.get("/api/folders", headers=as_writer)).status_code == 200
