@@ -4,6 +4,7 @@
     ├── InvalidInputError            fix the request: the message names the field and the rule
     ├── NotFoundError                ask for something that exists
     ├── ConflictError                look at the current state, then ask again
+    │   └── VersionConflictError         the article moved past `expected` to `current`
     ├── ConfigError                  fix the setting and restart
     ├── UnavailableError             try again later
     │   ├── DatabaseUnavailableError     the database cannot be reached
@@ -67,6 +68,15 @@ class ConflictError(ArticleMcpError):
     """The request conflicts with the current state."""
 
     label = "conflict"
+
+
+class VersionConflictError(ConflictError):
+    """A write was made against a version the article has moved on from."""
+
+    def __init__(self, message: str, *, current: int, expected: int) -> None:
+        self.current = current
+        self.expected = expected
+        super().__init__(message)
 
 
 class ConfigError(ArticleMcpError):

@@ -65,7 +65,7 @@ async def serving(database_url: str, tmp_path: Path, **settings: Any) -> AsyncIt
     )
     async with open_runtime(config) as runtime:
         app = create_http_app(
-            create_server(runtime.services), config, runtime.db, "127.0.0.1", runtime.database_ok
+            create_server(runtime.services), runtime.services, "127.0.0.1", runtime.database_ok
         )
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))

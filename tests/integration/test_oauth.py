@@ -56,12 +56,13 @@ def issuer() -> Iterator[OAuthIssuer]:
 
 def oauth_app(database_url: str, db: Database, **settings: Any) -> Starlette:
     configured: Settings = make_settings(database_url, http_public_url=PUBLIC_URL, **settings)
-    server = create_server(services(configured, db, None))
+    built = services(configured, db, None)
+    server = create_server(built)
 
     async def healthy() -> bool:
         return True
 
-    return create_http_app(server, configured, db, "127.0.0.1", healthy)
+    return create_http_app(server, built, "127.0.0.1", healthy)
 
 
 @pytest.fixture

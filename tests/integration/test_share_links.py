@@ -44,12 +44,13 @@ class Front:
 @pytest.fixture
 async def front(database_url: str, db: Database, tmp_path: object) -> AsyncIterator[Front]:
     settings: Settings = make_settings(database_url, http_public_url=PUBLIC_URL + "/", auth_token=AUTH_TOKEN)
-    server = create_server(services(settings, db, None))
+    built = services(settings, db, None)
+    server = create_server(built)
 
     async def healthy() -> bool:
         return True
 
-    app = create_http_app(server, settings, db, "127.0.0.1", healthy)
+    app = create_http_app(server, built, "127.0.0.1", healthy)
     transport = httpx.ASGITransport(app=app)
     async with (
         Client(server) as mcp,

@@ -26,6 +26,7 @@ from article_mcp.errors import (
     TokenRefusedError,
     TransientProviderError,
     UnavailableError,
+    VersionConflictError,
     describe,
 )
 from tests.conftest import cli_env, run_cli
@@ -36,6 +37,10 @@ EXAMPLES: list[tuple[ArticleMcpError, int]] = [
     (InvalidInputError("--workers", "must be between 1 and 64"), common.EXIT_USAGE),
     (NotFoundError("task 12345 does not exist"), common.EXIT_CONFLICT),
     (ConflictError("task 7 is pending: only failed or cancelled tasks are retried"), common.EXIT_CONFLICT),
+    (
+        VersionConflictError("expected_version: article 'a' is at version 3, not 2", current=3, expected=2),
+        common.EXIT_CONFLICT,
+    ),
     (ConfigError("CHUNK_SIZE: input should be a valid integer"), common.EXIT_USAGE),
     (UnavailableError("articles not embedded after 600 s"), common.EXIT_UNAVAILABLE),
     (DatabaseUnavailableError("cannot reach the database at postgresql://db/x"), common.EXIT_UNAVAILABLE),

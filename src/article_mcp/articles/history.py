@@ -19,7 +19,7 @@ import asyncpg
 from article_mcp.articles.models import PruneReport, StoredVersion, VersionOperation
 from article_mcp.articles.rules import AUTHOR_MAX_LENGTH, MESSAGE_MAX_LENGTH, check_note
 from article_mcp.db.sql import Queries
-from article_mcp.errors import ConflictError
+from article_mcp.errors import VersionConflictError
 
 QUERIES = Queries("article_mcp.articles", "history.sql")
 
@@ -140,10 +140,12 @@ def check_expected(slug: str, current: int, expected: int | None) -> None:
     """Refuse a write made against a version the article has moved on from."""
     if expected is None or expected == current:
         return
-    raise ConflictError(
+    raise VersionConflictError(
         f"expected_version: article {slug!r} is at version {current}, not {expected}; nothing was "
         f"written. Read it again (get_article; list_versions shows what changed) and retry with "
-        f"expected_version={current}"
+        f"expected_version={current}",
+        current=current,
+        expected=expected,
     )
 
 

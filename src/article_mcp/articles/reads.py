@@ -20,7 +20,14 @@ from article_mcp.articles.models import (
     StoredArticle,
     StoredVersion,
 )
-from article_mcp.articles.rules import check_folder, check_page, check_query, check_text, escape_like
+from article_mcp.articles.rules import (
+    check_folder,
+    check_page,
+    check_query,
+    check_tags,
+    check_text,
+    escape_like,
+)
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database, pooled_connection
 from article_mcp.db.sql import Queries
@@ -54,13 +61,17 @@ class ArticleReads:
             {**dict(row), "embedding_status": status[row["id"]][0], "embedding_task_id": status[row["id"]][1]}
         )
 
-    async def list(self, folder: str = "", *, limit: int = 20, offset: int = 0) -> ArticlePage:
-        """A page of articles in a folder and its subfolders, most recently changed first."""
+    async def list(
+        self, folder: str = "", *, tags: Sequence[str] = (), limit: int = 20, offset: int = 0
+    ) -> ArticlePage:
+        """A page of articles in a folder and its subfolders carrying every one of `tags`, most
+        recently changed first."""
         folder = check_folder(folder)
+        wanted = check_tags(tags)
         check_page(limit, offset, max_limit=MAX_PAGE)
         async with pooled_connection(self._db) as conn:
-            rows = await conn.fetch(QUERIES["list_articles"], *_folder_args(folder), limit, offset)
-            total = await conn.fetchval(QUERIES["count_articles"], *_folder_args(folder))
+            rows = await conn.fetch(QUERIES["list_articles"], *_folder_args(folder), limit, offset, wanted)
+            total = await conn.fetchval(QUERIES["count_articles"], *_folder_args(folder), wanted)
             statuses = await self._statuses(rows, conn)
         articles = [_summary(row, statuses) for row in rows]
         more = offset + len(rows) < total

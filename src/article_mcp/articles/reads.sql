@@ -10,17 +10,19 @@ FROM articles
 WHERE slug = $1;
 
 -- name: list_articles
--- A page of articles in folder $1 (and its subfolders; $2 the LIKE prefix), newest first.
+-- A page of articles in folder $1 (and its subfolders; $2 the LIKE prefix) carrying every tag
+-- of $5 ('{}' for any), newest first.
 SELECT id, slug, title, folder, tags, no_rag, version, octet_length(content) AS size_bytes,
        created_at, updated_at
 FROM articles
-WHERE $1::text = '' OR folder = $1 OR folder LIKE $2
+WHERE ($1::text = '' OR folder = $1 OR folder LIKE $2) AND tags @> $5::text[]
 ORDER BY updated_at DESC, id DESC
 LIMIT $3 OFFSET $4;
 
 -- name: count_articles
--- How many articles folder $1 holds with its subfolders ($2 the LIKE prefix).
-SELECT count(*) FROM articles WHERE $1::text = '' OR folder = $1 OR folder LIKE $2;
+-- How many articles folder $1 holds with its subfolders ($2 the LIKE prefix) carrying every
+-- tag of $3.
+SELECT count(*) FROM articles WHERE ($1::text = '' OR folder = $1 OR folder LIKE $2) AND tags @> $3::text[];
 
 -- name: list_folders
 -- Every folder with its direct article count and the count with subfolders; a folder that

@@ -24,6 +24,8 @@ MAX_TAGS = 32
 QUERY_MAX_LENGTH = 8000
 # PostgreSQL's bigint: the widest integer any query takes (an offset past it cannot be sent).
 MAX_BIGINT = 2**63 - 1
+# Versions are `integer` columns.
+MAX_VERSION = 2**31 - 1
 MIN_BIGINT = -(2**63)
 
 # Characters that render as nothing or reorder what follows (Unicode's default-ignorable code
@@ -173,6 +175,13 @@ def check_note(value: str | None, field: str, max_length: int) -> str | None:
 def check_query(query: str, field: str = "query") -> str:
     """A search query: 1 to QUERY_MAX_LENGTH characters once trimmed."""
     return check_line(query, field, QUERY_MAX_LENGTH)
+
+
+def check_version(version: int, field: str = "version") -> int:
+    """A version number: 1 to MAX_VERSION."""
+    if not 1 <= version <= MAX_VERSION:
+        raise InvalidInputError(field, f"must be a version number, 1 to {MAX_VERSION}")
+    return version
 
 
 def check_page(limit: int, offset: int, *, max_limit: int) -> None:

@@ -24,7 +24,14 @@ from article_mcp.articles.editor import AfterWrite, ArticleEditor, Edit
 from article_mcp.articles.history import ALL_FIELDS, Note, check_expected
 from article_mcp.articles.models import ArticleDeletion, ArticleWrite
 from article_mcp.articles.reads import not_found
-from article_mcp.articles.rules import check_content, check_folder, check_tags, check_text, check_title
+from article_mcp.articles.rules import (
+    check_content,
+    check_folder,
+    check_tags,
+    check_text,
+    check_title,
+    check_version,
+)
 from article_mcp.articles.slugs import check_slug, slugify
 from article_mcp.articles.versions import VersionReads, tracked_article
 from article_mcp.articles.writes import content_hash, insert_with_free_slug, insert_with_slug, revive
@@ -258,7 +265,7 @@ async def _locked(conn: asyncpg.Connection, slug: str) -> asyncpg.Record:
 
 
 async def _past(conn: asyncpg.Connection, slug: str, article_id: int, version: int) -> asyncpg.Record:
-    past = await history.version_row(conn, article_id, version)
+    past = await history.version_row(conn, article_id, check_version(version))
     if past is None:
         raise NotFoundError(
             f"version: article {slug!r} has no version {version} (list_versions shows those kept)"

@@ -8,9 +8,9 @@ import asyncpg
 
 from article_mcp.articles import history
 from article_mcp.articles.models import VersionDetail, VersionPage, VersionSummary
-from article_mcp.articles.rules import check_page
+from article_mcp.articles.rules import check_page, check_version
 from article_mcp.db.pool import Database, pooled_connection
-from article_mcp.errors import InvalidInputError, NotFoundError
+from article_mcp.errors import NotFoundError
 
 MAX_VERSIONS_PAGE = 100
 
@@ -28,8 +28,8 @@ class VersionReads:
         """Versions of the article (live, else deleted; only deleted with `deleted`), newest
         first, below `before` if given."""
         check_page(limit, 0, max_limit=MAX_VERSIONS_PAGE)
-        if before is not None and before < 1:
-            raise InvalidInputError("before", "must be a version number, 1 or more")
+        if before is not None:
+            check_version(before, "before")
         async with pooled_connection(self._db) as conn:
             tracked = await tracked_article(conn, slug, deleted=deleted)
             # One more than asked for says whether there is a next page.
@@ -83,7 +83,9 @@ async def tracked_article(
 async def _version(
     conn: asyncpg.Connection, slug: str, tracked: history.Tracked, version: int | None, field: str
 ) -> asyncpg.Record:
-    row = await history.version_row(conn, tracked.article_id, version)
+    row = await history.version_row(
+        conn, tracked.article_id, None if version is None else check_version(version, field)
+    )
     if row is None:
         raise NotFoundError(
             f"{field}: article {slug!r} has no version {version} (list_versions shows those kept)"

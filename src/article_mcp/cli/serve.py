@@ -39,7 +39,8 @@ def register(commands: Any) -> None:
         "--transport",
         choices=("stdio", "http"),
         default="stdio",
-        help="stdio for desktop clients (default); http serves /mcp (streamable HTTP), /sse and /health",
+        help="stdio for desktop clients (default); http serves /mcp (streamable HTTP), /sse, /health "
+        "and the REST API (/api)",
     )
     p.add_argument("--host", default=None, help="HTTP bind address (default HTTP_HOST, 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="HTTP port (default HTTP_PORT, 8000; 0 picks one)")
@@ -99,7 +100,7 @@ class _Uvicorn(uvicorn.Server):
 
 
 async def _serve_http(server: ArticleServer, runtime: Runtime, host: str, port: int) -> None:
-    app = create_http_app(server, runtime.settings, runtime.db, host, runtime.database_ok)
+    app = create_http_app(server, runtime.services, host, runtime.database_ok)
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
     http = _Uvicorn(uvicorn.Config(app, log_config=None, lifespan="on", access_log=False))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,14 +77,25 @@ RESOURCE_PAGE = 100
 _CURSOR = re.compile(r"[0-9]{1,19}")
 
 
+def validation_rules(errors: Iterable[Mapping[str, Any]], *, skip: int = 0) -> list[tuple[str, str]]:
+    """(field, rule) of each of pydantic's errors, the rule as a person reads it; `skip` drops
+    that many leading parts of the location (REST's "body", "query", "header")."""
+    rules = []
+    for error in errors:
+        if error["type"] == "json_invalid":
+            rules.append(("body", f"not valid JSON ({error.get('ctx', {}).get('error', 'cannot parse')})"))
+            continue
+        parts = error["loc"][skip:] or error["loc"][:1]  # a whole body missing: "body"
+        where = ".".join(str(part) for part in parts) or "arguments"
+        rules.append((where, f"{error['msg'][:1].lower()}{error['msg'][1:]}"))
+    return rules
+
+
 def describe_failure(exc: BaseException) -> str | None:
     """The message a client sees for an anticipated failure; None for a crash."""
     if isinstance(exc, ValidationError):
-        rules = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "arguments"
-            rules.append(f"{where}: {error['msg'][:1].lower()}{error['msg'][1:]}")
-        return "invalid input: " + "; ".join(rules)
+        rules = validation_rules(exc.errors())
+        return "invalid input: " + "; ".join(f"{where}: {rule}" for where, rule in rules)
     if isinstance(exc, ArticleMcpError):
         return describe(exc)
     return None

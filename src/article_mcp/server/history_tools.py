@@ -10,13 +10,30 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from pydantic import Field
 
 from article_mcp.articles.models import ArticleWrite, VersionDetail, VersionPage
+from article_mcp.articles.rules import MAX_VERSION
 from article_mcp.articles.service import ArticleService
 from article_mcp.articles.versions import MAX_VERSIONS_PAGE
 from article_mcp.errors import NotFoundError
 from article_mcp.server.client_log import ClientLog
 from article_mcp.server.tools import ExpectedVersion, Message, Slug, author, embedding_note
 
-VersionNumber = Annotated[int, Field(ge=1, description="A version number, as list_versions shows it.")]
+VersionNumber = Annotated[
+    int, Field(ge=1, le=MAX_VERSION, description="A version number, as list_versions shows it.")
+]
+VersionsLimit = Annotated[
+    int, Field(ge=1, le=MAX_VERSIONS_PAGE, description=f"How many versions, 1 to {MAX_VERSIONS_PAGE}.")
+]
+Before = Annotated[
+    int | None,
+    Field(ge=1, le=MAX_VERSION, description="Only versions older than this one (paging: next_before)."),
+]
+DiffAgainst = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_VERSION)] | Literal["current"] | None,
+    Field(
+        description="Instead of the content, a unified diff of it from this version (a number, "
+        "or 'current' for the newest) to `version`."
+    ),
+]
 Deleted = Annotated[
     bool,
     Field(
@@ -36,13 +53,8 @@ class HistoryTools:
     async def list_versions(
         self,
         slug: Slug,
-        limit: Annotated[
-            int,
-            Field(ge=1, le=MAX_VERSIONS_PAGE, description=f"How many versions, 1 to {MAX_VERSIONS_PAGE}."),
-        ] = 20,
-        before: Annotated[
-            int | None, Field(ge=1, description="Only versions older than this one (paging: next_before).")
-        ] = None,
+        limit: VersionsLimit = 20,
+        before: Before = None,
         deleted: Deleted = False,
     ) -> VersionPage:
         """List an article's versions, newest first, without content: what each write changed,
@@ -56,13 +68,7 @@ class HistoryTools:
         self,
         slug: Slug,
         version: VersionNumber,
-        diff_against: Annotated[
-            int | Literal["current"] | None,
-            Field(
-                description="Instead of the content, a unified diff of it from this version (a number, "
-                "or 'current' for the newest) to `version`."
-            ),
-        ] = None,
+        diff_against: DiffAgainst = None,
         deleted: Deleted = False,
     ) -> VersionDetail:
         """Read one version of an article: its title, folder, tags and content, or a diff."""

@@ -1,4 +1,5 @@
-"""The HTTP front: streamable HTTP at /mcp, legacy SSE at /sse, and /health, in one ASGI app.
+"""The HTTP front: streamable HTTP at /mcp, legacy SSE at /sse, /health, and the REST API
+(/api, with /openapi.json and /docs: server/rest), in one ASGI app.
 
 Security, in layers:
 - Shared pages (`/s/{token}`, server/share_page.py) are public: the link is the credential.
@@ -31,23 +32,26 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from article_mcp import __version__
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database
 from article_mcp.errors import ConfigError
-from article_mcp.server.app import ArticleServer
+from article_mcp.server.app import ArticleServer, Services
 from article_mcp.server.auth import BearerAuth, token_verifiers
 from article_mcp.server.oauth import MCP_PATH as MCP_PATH
 from article_mcp.server.oauth import metadata_routes, resource_metadata_url
 from article_mcp.server.rate_limit import PrincipalRateLimit
+from article_mcp.server.rest.app import DOCS_PATH, OPENAPI_PATH, create_rest_app
+from article_mcp.server.rest.problems import ProblemDetails
 from article_mcp.server.share_page import SHARE_PREFIX, share_routes
 
 SSE_PATH = "/sse"
 SSE_MESSAGES_PATH = "/messages/"
 HEALTH_PATH = "/health"
+REST_PREFIX = "/api"
 
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 
@@ -149,10 +153,10 @@ def _authentication(settings: Settings, db: Database, host: str, open_paths: fro
     )
 
 
-def create_http_app(
-    server: ArticleServer, settings: Settings, db: Database, host: str, health: HealthCheck
-) -> Starlette:
-    """The ASGI app of `article-mcp serve --transport http` (its lifespan runs the MCP sessions)."""
+def create_http_app(server: ArticleServer, services: Services, host: str, health: HealthCheck) -> Starlette:
+    """The ASGI app of `article-mcp serve --transport http` (its lifespan runs the MCP sessions),
+    with the REST API over the same services."""
+    settings, db = services.settings, services.db
     security = transport_security(host, answered_hosts(settings))
     body_limit = max_body_size(settings)
     streamable = server.streamable_http_app(
@@ -175,6 +179,7 @@ def create_http_app(
         body = {"status": "ok" if healthy else "unavailable", "version": __version__}
         return JSONResponse(body, status_code=200 if healthy else 503)
 
+    rest = create_rest_app(services, health, security=security, body_limit=body_limit)
     oauth = metadata_routes(settings) if settings.oauth_enabled else []
     routes: list[BaseRoute] = [
         Route(HEALTH_PATH, handle_health, methods=["GET"]),
@@ -182,9 +187,16 @@ def create_http_app(
         *oauth,
         *sse.routes,
         *streamable.routes,
+        # Last: the REST app answers every other path (a 404 problem where it has none).
+        Mount("", app=rest),
     ]
-    open_paths = frozenset({HEALTH_PATH, *(route.path for route in oauth)})
-    middleware = [_authentication(settings, db, host, open_paths)]
+    # The API's description is public: /docs must load /openapi.json before any token is given.
+    open_paths = frozenset({HEALTH_PATH, OPENAPI_PATH, DOCS_PATH, *(route.path for route in oauth)})
+    # Refusals from the layers below (authentication, rate limit) speak problem details on /api.
+    middleware = [
+        Middleware(ProblemDetails, prefixes=(REST_PREFIX,)),
+        _authentication(settings, db, host, open_paths),
+    ]
     if settings.http_rate_limit_per_minute:
         middleware.append(Middleware(PrincipalRateLimit, per_minute=settings.http_rate_limit_per_minute))
     middleware.append(Middleware(SseSessionLimit, limit=settings.http_max_sessions))

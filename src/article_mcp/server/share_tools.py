@@ -78,9 +78,15 @@ class ShareTools:
         Returns the URL once (keep it: it cannot be shown again). Revoke it with
         unshare_article; deleting the article ends it too.
         """
+        return await self.share(slug, expires, version, created_by=author(ctx))
+
+    async def share(
+        self, slug: str, expires: str | None, version: int | None, *, created_by: str | None
+    ) -> ShareLink:
+        """A new link to the article, for `share_article` and the REST endpoint alike."""
         lifetime = None if expires is None else parse_expiry(expires)
         share, token = await self._links.create(
-            slug, lifetime=lifetime, version=version, created_by=author(ctx)
+            slug, lifetime=lifetime, version=version, created_by=created_by
         )
         return ShareLink(
             id=share.id,

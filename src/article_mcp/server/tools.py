@@ -94,6 +94,10 @@ ExpectedVersion = Annotated[
         "written and the error names the current version. Omit to write regardless.",
     ),
 ]
+NewSlug = Annotated[
+    str | None,
+    Field(max_length=MAX_SLUG_LENGTH, description="Rename: the article's new slug (lowercase, hyphens)."),
+]
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE, description=f"How many results, 1 to {MAX_PAGE}.")]
 Offset = Annotated[
     int, Field(ge=0, le=MAX_BIGINT, description="How many articles to skip (paging: next_offset).")
@@ -167,12 +171,7 @@ class ArticleTools:
         folder: Folder | None = None,
         tags: Tags | None = None,
         no_rag: NoRag | None = None,
-        new_slug: Annotated[
-            str | None,
-            Field(
-                max_length=MAX_SLUG_LENGTH, description="Rename: the article's new slug (lowercase, hyphens)."
-            ),
-        ] = None,
+        new_slug: NewSlug = None,
         expected_version: ExpectedVersion = None,
         message: Message = None,
         *,
