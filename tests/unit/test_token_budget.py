@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from article_mcp import config
+from article_mcp.config import settings as settings_module
 from article_mcp.config import Settings
 from article_mcp.passages import chunking
 from article_mcp.passages.chunking import Chunk, chunk_article
@@ -63,7 +63,7 @@ def test_cranfield_chunks_fit_the_local_model(tokenizer: Any) -> None:
 
 
 def code_articles() -> Iterator[tuple[str, str]]:
-    for module in (argparse, textwrap, json.decoder, uuid, chunking, config):
+    for module in (argparse, textwrap, json.decoder, uuid, chunking, settings_module):
         source = inspect.getsource(module)
         yield module.__name__, f"# Source of {module.__name__}\n\n```python\n{source}\n```\n"
     sql = "SELECT a.id, a.slug FROM articles a WHERE a.folder LIKE $1 || '%' ORDER BY a.updated_at DESC;\n"

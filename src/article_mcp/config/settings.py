@@ -1,24 +1,22 @@
-"""Settings: every variable article-mcp reads, its default and its rules.
+"""`Settings`: every variable article-mcp reads, its default, its meaning and its rules.
 
-Built once at the entry point (`load_settings`) and passed down; nothing else reads the
-environment. Variable names are those of the deployment guide, so operators keep them.
+The class is the one table of them: config_reference.py renders the settings page and
+.env.example from it, so it is long by design; the rules it calls sit in checks.py and the
+instruction prefixes it resolves in prefixes.py.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal, get_args, get_origin
-from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from article_mcp.config.checks import check_token_strength, describe_validation_error
+from article_mcp.config.prefixes import PREFIX_FAMILIES, InstructionPrefixes, chosen
 from article_mcp.errors import ConfigError
 
 ProviderName = Literal["local", "ollama", "openai"]
@@ -334,7 +332,7 @@ class Settings(BaseSettings):
             if not key.strip():
                 raise ValueError("OPENAI_API_KEY: required when EMBEDDING_PROVIDER=openai")
         if self.auth_token is not None:
-            _check_token_strength(self.auth_token.get_secret_value())
+            check_token_strength(self.auth_token.get_secret_value())
         if (self.oauth_issuer is None) != (self.oauth_jwks_url is None):
             raise ValueError("OAUTH_ISSUER and OAUTH_JWKS_URL: set both to turn OAuth on, or neither")
         return self
@@ -351,10 +349,10 @@ class Settings(BaseSettings):
         family = next((f for f in PREFIX_FAMILIES if f.pattern.search(name.lower())), None)
         default = f"the default of the {family.name} family" if family else f"no instruction known for {name}"
         return InstructionPrefixes(
-            query=_chosen(
+            query=chosen(
                 self.embedding_query_prefix, family.query if family else "", default, "EMBEDDING_QUERY_PREFIX"
             ),
-            document=_chosen(
+            document=chosen(
                 self.embedding_document_prefix,
                 family.document if family else "",
                 default,
@@ -387,110 +385,9 @@ class Settings(BaseSettings):
         return self.database_url is None
 
 
-@dataclass(frozen=True, slots=True)
-class Prefix:
-    """An instruction prefix and why it is the one in effect."""
-
-    text: str
-    why: str
-
-
-@dataclass(frozen=True, slots=True)
-class InstructionPrefixes:
-    """What goes before queries and before passages sent to the model: part of its identity."""
-
-    query: Prefix
-    document: Prefix
-
-
-@dataclass(frozen=True, slots=True)
-class PrefixFamily:
-    """Models whose cards document a retrieval instruction, recognised by name."""
-
-    name: str
-    pattern: re.Pattern[str]
-    query: str
-    document: str = ""
-
-
-RETRIEVAL_INSTRUCTION = "Represent this sentence for searching relevant passages: "
-# As each model card documents them; first match wins (arctic v2 before arctic).
-PREFIX_FAMILIES: tuple[PrefixFamily, ...] = (
-    PrefixFamily("nomic-embed-text", re.compile(r"nomic-embed-text"), "search_query: ", "search_document: "),
-    PrefixFamily(
-        "E5", re.compile(r"(?<![a-z0-9])e5-(?:small|base|large)(?!.*instruct)"), "query: ", "passage: "
-    ),
-    PrefixFamily("BGE", re.compile(r"bge-(?:small|base|large)-en"), RETRIEVAL_INSTRUCTION),
-    PrefixFamily("mxbai-embed-large", re.compile(r"mxbai-embed-large"), RETRIEVAL_INSTRUCTION),
-    PrefixFamily("snowflake-arctic-embed v2", re.compile(r"arctic-embed(?:2|-[a-z]+-v2)"), "query: "),
-    PrefixFamily("snowflake-arctic-embed", re.compile(r"arctic-embed"), RETRIEVAL_INSTRUCTION),
-)
-
-
-def _chosen(setting: str | None, default: str, default_why: str, name: str) -> Prefix:
-    if setting is not None:
-        return Prefix(setting, f"set by {name}")
-    return Prefix(default, default_why)
-
-
-TOKEN_MIN_BITS = 128
-TOKEN_MIN_DISTINCT = 8
-# The alphabet a token draws from, estimated from the classes of character it uses.
-_TOKEN_CLASSES: tuple[tuple[Callable[[str], bool], int], ...] = (
-    (lambda c: "a" <= c <= "z", 26),
-    (lambda c: "A" <= c <= "Z", 26),
-    (lambda c: "0" <= c <= "9", 10),
-    (lambda c: c.isascii() and not c.isalnum(), 33),
-    (lambda c: not c.isascii(), 100),
-)
-
-
-def token_bits(token: str) -> float:
-    """Estimated entropy: length x log2(the alphabet of the character classes it uses)."""
-    alphabet = sum(size for member, size in _TOKEN_CLASSES if any(member(c) for c in token))
-    return len(token) * math.log2(alphabet) if alphabet else 0.0
-
-
-def _check_token_strength(token: str) -> None:
-    """Refuse a guessable AUTH_TOKEN, saying what is needed (never echoing the token)."""
-    bits = token_bits(token)
-    if bits < TOKEN_MIN_BITS or len(set(token)) < TOKEN_MIN_DISTINCT:
-        raise ValueError(
-            f"AUTH_TOKEN: too weak (estimated {bits:.0f} bits, from {len(set(token))} distinct "
-            f"characters); needs at least {TOKEN_MIN_BITS} bits and {TOKEN_MIN_DISTINCT} distinct "
-            "characters, e.g. 32 random letters and digits: "
-            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-        )
-
-
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, or raise ConfigError with one line naming the variable and the rule."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
-
-
-SECRET_SETTINGS = frozenset({"DATABASE_URL", "DATABASE_DIRECT_URL", "OPENAI_API_KEY", "AUTH_TOKEN"})
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per broken rule, each starting with the variable's name; secrets never shown."""
-    lines = []
-    for error in exc.errors():
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if not error["loc"]:
-            lines.append(message)
-            continue
-        name = str(error["loc"][0]).upper()
-        shown = "" if name in SECRET_SETTINGS else f" (got {error.get('input')!r})"
-        lines.append(f"{name}: {message[:1].lower()}{message[1:]}{shown}")
-    return "; ".join(lines)
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, fit for logs and messages."""
-    password = urlsplit(url).password
-    if password:
-        url = url.replace(f":{password}@", ":***@", 1)
-    return re.sub(r"(?i)([?&]password)=[^&]*", r"\1=***", url)
