@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from article_mcp.config import settings as settings_module
 from article_mcp.config import Settings
+from article_mcp.config import settings as settings_module
 from article_mcp.passages import chunking
 from article_mcp.passages.chunking import Chunk, chunk_article
 

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from article_mcp.access.shares import ShareLinks
 from article_mcp.access.tokens import parse_expiry
-from article_mcp.articles.rules import MAX_BIGINT
+from article_mcp.articles.rules import MAX_BIGINT, MAX_VERSION
 from article_mcp.db.pool import Database
 from article_mcp.db.rows import Frozen
 from article_mcp.server.share_page import share_url
@@ -29,7 +29,8 @@ PinnedVersion = Annotated[
     int | None,
     Field(
         ge=1,
-        le=MAX_BIGINT,
+        # The versions column's bound (an integer), not a bigint's: past it the database refuses.
+        le=MAX_VERSION,
         description="Show this version of the article (list_versions) for good; omit to show the "
         "current version, whatever it is when the link is opened.",
     ),
