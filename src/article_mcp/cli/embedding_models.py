@@ -55,7 +55,8 @@ def register(sub: Any) -> None:
         help="make MODEL the one search uses (also the rollback to a retired model)",
         description="Switch search to MODEL in one transaction; the active model retires, kept"
         " current for EMBEDDING_RETIRED_GRACE_HOURS. Refused while MODEL lacks vectors for some"
-        " article, unless --force (search then finds those by full text alone, and says so).",
+        " article, unless --force (hybrid search then finds those by full text alone, and says so;"
+        " semantic mode finds them once embedded).",
     )
     _model_argument(p)
     p.add_argument("--force", action="store_true", help="switch even though some articles lack vectors")

@@ -55,7 +55,7 @@ async def activate(conn: Connection, model: ModelRecord, *, force: bool, grace_h
     """Make `model` the one search uses, retiring the active one (kept current `grace_hours`).
 
     Refused (ConflictError, with the count) while the model lacks vectors for some article,
-    unless `force`: search then finds those articles by full text alone, and says so.
+    unless `force`: hybrid search then finds those articles by full text alone, and says so.
     """
     async with conn.transaction():
         await conn.execute(REGISTRY["lock_states"])
