@@ -38,6 +38,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    # A connection whose server died mid-exchange can be left in a protocol state no new
+    # operation may start from ("cannot switch to state ..."): it is as lost as a closed one.
+    asyncpg.InternalClientError,
     TimeoutError,
 )
 
