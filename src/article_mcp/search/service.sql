@@ -71,8 +71,9 @@ SELECT set_config('hnsw.ef_search', $1::text, true),
 -- The $2 passages nearest to vector $1 by cosine distance among the vectors of one model,
 -- folder $3, tags $4; score is cosine similarity. A template: {model_id} and {dims} are
 -- integers written in by search.py, because the planner matches the model's partial HNSW
--- index only on its literal predicate and expression. Iterative scans may return neighbours
--- slightly out of order: the outer query sorts them.
+-- index only on its literal predicate and expression (half precision, registry.sql); the
+-- distance returned is the full-precision one. Iterative scans, and half precision, may
+-- return neighbours slightly out of order: the outer query sorts them.
 WITH nearest AS MATERIALIZED (
     SELECT c.article_id, c.id AS chunk_id, e.embedding::vector({dims}) <=> $1::vector AS distance
     FROM chunk_embeddings AS e
@@ -81,7 +82,7 @@ WITH nearest AS MATERIALIZED (
     WHERE e.model_id = {model_id}
       AND ($3::text IS NULL OR a.folder = $3::text OR starts_with(a.folder, $3::text || '/'))
       AND a.tags @> $4::text[]
-    ORDER BY e.embedding::vector({dims}) <=> $1::vector
+    ORDER BY e.embedding::halfvec({dims}) <=> $1::vector::halfvec({dims})
     LIMIT $2
 )
 SELECT article_id, chunk_id, 1 - distance AS score
