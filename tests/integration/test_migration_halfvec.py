@@ -1,4 +1,5 @@
-"""Migration 0012 rebuilds every model's HNSW index at half precision, keeping its options."""
+"""Migration 0012 rebuilds every model's HNSW index at half precision, keeping its options
+unless they were the former defaults."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ HALFVEC = 12
 FULL_PRECISION_INDEX = """
 CREATE INDEX chunk_embeddings_hnsw_{id} ON chunk_embeddings
 USING hnsw ((embedding::vector(3)) vector_cosine_ops)
-WITH (m = 8, ef_construction = 40)
+WITH (m = {m}, ef_construction = {ef_construction})
 WHERE model_id = {id}
 """
 
@@ -31,15 +32,21 @@ async def test_model_indexes_move_to_halfvec_and_back(empty_database_url: str) -
     await migrate(empty_database_url, target=HALFVEC - 1)
     conn = await asyncpg.connect(empty_database_url)
     try:
-        indexed = await conn.fetchval(
-            "INSERT INTO embedding_models (provider, name, dimensions) VALUES ('test', 'a', 3) RETURNING id"
-        )
+        tuned, default = [
+            await conn.fetchval(
+                "INSERT INTO embedding_models (provider, name, dimensions)"
+                " VALUES ('test', $1, 3) RETURNING id",
+                name,
+            )
+            for name in ("tuned", "default")
+        ]
         # a model whose dimension is not known yet has no index, and gets none
-        await conn.execute("INSERT INTO embedding_models (provider, name) VALUES ('test', 'b')")
-        await conn.execute(FULL_PRECISION_INDEX.format(id=indexed))
+        await conn.execute("INSERT INTO embedding_models (provider, name) VALUES ('test', 'new')")
+        await conn.execute(FULL_PRECISION_INDEX.format(id=tuned, m=8, ef_construction=40))
+        await conn.execute(FULL_PRECISION_INDEX.format(id=default, m=16, ef_construction=64))
         await conn.execute(
             "INSERT INTO chunk_embeddings (model_id, text_hash, embedding) VALUES ($1, 'h', '[1,0,0]')",
-            indexed,
+            tuned,
         )
 
         await migrate_to_latest(empty_database_url)
@@ -49,10 +56,15 @@ async def test_model_indexes_move_to_halfvec_and_back(empty_database_url: str) -
     finally:
         await conn.close()
 
-    name = f"chunk_embeddings_hnsw_{indexed}"
-    assert list(up) == [name] and list(down) == [name]
-    assert "(embedding)::halfvec(3)) halfvec_cosine_ops" in up[name]
-    assert "(embedding)::vector(3)) vector_cosine_ops" in down[name]
-    for definition in (up[name], down[name]):
+    names = {f"chunk_embeddings_hnsw_{tuned}", f"chunk_embeddings_hnsw_{default}"}
+    assert set(up) == names and set(down) == names
+    for model in (tuned, default):
+        name = f"chunk_embeddings_hnsw_{model}"
+        assert "(embedding)::halfvec(3)) halfvec_cosine_ops" in up[name]
+        assert "(embedding)::vector(3)) vector_cosine_ops" in down[name]
+        assert f"WHERE (model_id = {model})" in up[name] and f"WHERE (model_id = {model})" in down[name]
+    # options set on purpose are kept; the former defaults become the new ones
+    for definition in (up[f"chunk_embeddings_hnsw_{tuned}"], down[f"chunk_embeddings_hnsw_{tuned}"]):
         assert "m='8'" in definition and "ef_construction='40'" in definition
-        assert f"WHERE (model_id = {indexed})" in definition
+    assert "m='24'" in up[f"chunk_embeddings_hnsw_{default}"]
+    assert "ef_construction='64'" in up[f"chunk_embeddings_hnsw_{default}"]
