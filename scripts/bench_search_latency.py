@@ -39,9 +39,9 @@ import anyio
 import asyncpg
 import numpy as np
 
-from article_mcp.config import Settings
+from article_mcp.config import InstructionPrefixes, Prefix, Settings
 from article_mcp.db.pool import Database
-from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvider
+from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvider, Purpose
 from article_mcp.embeddings.registry import ModelRecord, record_dimensions
 from article_mcp.logs import configure_logging
 from article_mcp.passages import store as chunk_store
@@ -113,11 +113,12 @@ class LookupProvider:
     name = "lookup"
     model = "lookup"
     max_batch_size = 64
+    prefixes = InstructionPrefixes(Prefix("", "none"), Prefix("", "none"))
 
     def __init__(self, vectors: dict[str, list[float]]) -> None:
         self._vectors = vectors
 
-    async def embed(self, texts: Sequence[str]) -> EmbeddingBatch:
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose = "document") -> EmbeddingBatch:
         # a text it was not given (a long query cut to the window) gets the first query's vector
         fallback = next(iter(self._vectors.values()))
         return EmbeddingBatch([self._vectors.get(t, fallback) for t in texts])
