@@ -1,6 +1,6 @@
 """Where a small search's time goes: each step of SearchService.search, and its parts, timed.
 
-    .venv/bin/python scripts/bench_search_overhead.py [--chunks 4000] [--queries 200]
+    .venv/bin/python scripts/bench_search_overhead.py [--chunks 4000] [--queries 200] [--before REV]
 
 The corpus is the latency benchmark's (bench_search_latency.py: Cranfield sentences in
 passages of four per article, synthetic vectors, the model's HNSW index), the query vectors
@@ -8,7 +8,9 @@ come from a lookup table (query embedding excluded). Three tables:
 
 - **steps**: one search per mode through the service, each step's time (p50 over the queries)
   taken by wrapping the service's own methods, and the statements sent to the server per
-  search (every execute, fetch, BEGIN, COMMIT and pool reset counts one);
+  search (every execute, fetch, BEGIN, COMMIT and pool reset counts one); with `--before REV`,
+  the service of that git revision (its service.py and service.sql) beside today's, the two
+  taking turns query by query, so that the machine's load weighs on both alike;
 - **parts**: the database's pieces on one held connection, side by side in one run (a round
   trip, a pool acquire and release, BEGIN/COMMIT, the per-search settings, the semantic
   statement planned each time or once, the result queries), and planning time as EXPLAIN
@@ -21,11 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import time
+import types
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -33,6 +38,7 @@ import asyncpg
 
 from article_mcp.config import Settings
 from article_mcp.db.pool import Database
+from article_mcp.db.sql import parse_queries
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.logs import configure_logging
@@ -65,31 +71,55 @@ STEPS = [
     ("passages shown", "_fetch"),
     ("statuses", "_statuses"),
 ]
+ROOT = Path(__file__).resolve().parents[1]
 MODES: tuple[SearchMode, ...] = ("semantic", "hybrid", "fulltext")
 FOLDER = "area-3"
 
 
-class Steps:
-    """Durations of wrapped coroutine methods, per search; statements sent, per search."""
+class Statements:
+    """What every connection sends, counted: execute (also BEGIN, COMMIT, the pool's reset)
+    and the prepared-statement calls behind fetch, fetchrow and fetchval."""
 
     def __init__(self) -> None:
+        self.sent = 0
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        cls = asyncpg.connection.Connection
+        execute, inner = cls.execute, cls._execute
+
+        async def counted_execute(conn: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            if not args:  # with arguments, execute goes through _execute, counted there
+                self.sent += 1
+            return await execute(conn, query, *args, **kwargs)
+
+        async def counted_inner(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            self.sent += 1
+            return await inner(conn, *args, **kwargs)
+
+        cls.execute, cls._execute = counted_execute, counted_inner  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            cls.execute, cls._execute = execute, inner  # type: ignore[method-assign]
+
+
+class Steps:
+    """Durations of a service's wrapped coroutine methods and the statements sent, per search."""
+
+    def __init__(self, service: SearchService, statements: Statements) -> None:
+        self.service = service
+        self.statements = statements
         self.current: dict[str, float] = defaultdict(float)
         self.searches: list[dict[str, float]] = []
-        self.statements = 0
-
-    def wrap(self, service: SearchService) -> list[str]:
-        found = []
         for name, path in STEPS:
             *parents, attribute = path.split(".")
             owner: Any = service
             for parent in parents:
                 owner = getattr(owner, parent, None)
             method = getattr(owner, attribute, None)
-            if method is None:
-                continue
-            setattr(owner, attribute, self._timed(name, method))
-            found.append(name)
-        return found
+            if method is not None:
+                setattr(owner, attribute, self._timed(name, method))
 
     def _timed(self, name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         @wraps(method)
@@ -102,38 +132,47 @@ class Steps:
 
         return timed
 
-    @contextmanager
-    def search(self) -> Iterator[None]:
+    async def search(self, request: SearchRequest) -> None:
         self.current = defaultdict(float)
-        before = self.statements
+        before = self.statements.sent
         started = time.perf_counter()
-        yield
+        await self.service.search(request)
         self.current["search"] = (time.perf_counter() - started) * 1000
-        self.current["statements"] = self.statements - before
+        self.current["statements"] = self.statements.sent - before
         self.searches.append(self.current)
 
+    def cells(self, columns: Sequence[str]) -> list[str]:
+        cells = []
+        for column in columns:
+            values = [s[column] for s in self.searches if column in s]
+            cells.append("–" if not values else _cell(column, statistics.median(values)))
+        return cells
 
-@contextmanager
-def counting_statements(steps: Steps) -> Iterator[None]:
-    """Count what every connection sends: execute (also BEGIN, COMMIT, the pool's reset) and
-    the prepared-statement calls behind fetch, fetchrow and fetchval."""
-    cls = asyncpg.connection.Connection
-    execute, inner = cls.execute, cls._execute
 
-    async def counted_execute(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        if not args:  # with arguments, execute goes through _execute, counted there
-            steps.statements += 1
-        return await execute(self, query, *args, **kwargs)
+def _cell(column: str, value: float) -> str:
+    return f"{value:.0f}" if column == "statements" else f"{value:.2f}"
 
-    async def counted_inner(self: Any, *args: Any, **kwargs: Any) -> Any:
-        steps.statements += 1
-        return await inner(self, *args, **kwargs)
 
-    cls.execute, cls._execute = counted_execute, counted_inner  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        cls.execute, cls._execute = execute, inner  # type: ignore[method-assign]
+def service_at(revision: str) -> type[SearchService]:
+    """SearchService as it was at a git revision (its service.py and service.sql; the rest of
+    the package as it is now), for a side-by-side run."""
+
+    def show(path: str) -> str:
+        return subprocess.run(
+            ["git", "show", f"{revision}:src/article_mcp/search/{path}"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    module = types.ModuleType(f"service_at_{revision}")
+    exec(compile(show("service.py"), f"{revision}:service.py", "exec"), module.__dict__)
+    module.__dict__["QUERIES"] = {
+        name: query.sql for name, query in parse_queries(show("service.sql")).items()
+    }
+    found: type[SearchService] = module.__dict__["SearchService"]
+    return found
 
 
 async def p50_of(run: Callable[[], Awaitable[Any]], times: int, warmup: int = 10) -> tuple[float, float]:
@@ -148,33 +187,35 @@ async def p50_of(run: Callable[[], Awaitable[Any]], times: int, warmup: int = 10
 
 
 async def step_rows(
-    settings: Settings, db: Database, lookup: LookupProvider, model: ModelRecord, queries: Sequence[str]
+    settings: Settings,
+    db: Database,
+    lookup: LookupProvider,
+    model: ModelRecord,
+    queries: Sequence[str],
+    services: dict[str, type[SearchService]],
 ) -> list[str]:
-    rows = []
-    for label, request in [
-        *((mode, {"mode": mode}) for mode in MODES),
-        ("hybrid, folder filter (10%)", {"mode": "hybrid", "folder": FOLDER}),
-    ]:
-        service = SearchService(settings, db, lookup, model)
-        steps = Steps()
-        names = steps.wrap(service)
-        for query in queries[:10]:
-            await service.search(SearchRequest(query=query, **request))
-        with counting_statements(steps):
-            for query in queries:
-                with steps.search():
-                    await service.search(SearchRequest(query=query, **request))
-        columns = ["search", "statements", *names]
-        if not rows:
-            rows.append("| mode | " + " | ".join(columns) + " |")
-            rows.append("|---" * (len(columns) + 1) + "|")
-        cells = [statistics.median(s.get(c, 0.0) for s in steps.searches) for c in columns]
-        rows.append(f"| {label} | " + " | ".join(_cell(c, v) for c, v in zip(columns, cells, strict=True)) + " |")
+    """Each mode's searches through every service, taking turns query by query."""
+    columns = ["search", "statements", *(name for name, _ in STEPS)]
+    rows = ["| mode | service | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
+    statements = Statements()
+    with statements.counting():
+        for label, fields in [
+            *((mode, {"mode": mode}) for mode in MODES),
+            ("hybrid, folder filter (10%)", {"mode": "hybrid", "folder": FOLDER}),
+        ]:
+            runs = {
+                name: Steps(cls(settings, db, lookup, model), statements) for name, cls in services.items()
+            }
+            for query in queries[:10]:
+                for steps in runs.values():
+                    await steps.service.search(SearchRequest(query=query, **fields))
+            for turn, query in enumerate(queries):
+                order = list(runs.values())
+                for steps in order if turn % 2 == 0 else reversed(order):
+                    await steps.search(SearchRequest(query=query, **fields))
+            for name, steps in runs.items():
+                rows.append(f"| {label} | {name} | " + " | ".join(steps.cells(columns)) + " |")
     return rows
-
-
-def _cell(column: str, value: float) -> str:
-    return f"{value:.0f}" if column == "statements" else f"{value:.2f}"
 
 
 async def part_rows(
@@ -200,7 +241,9 @@ async def part_rows(
     service = SearchService(settings, db, lookup, model)
     found = await service.search(SearchRequest(query=queries[0], mode="hybrid"))
     async with db.pool.acquire() as conn:
-        article_ids = await conn.fetch("SELECT id FROM articles WHERE slug = ANY($1)", [r.slug for r in found.results])
+        article_ids = await conn.fetch(
+            "SELECT id FROM articles WHERE slug = ANY($1)", [r.slug for r in found.results]
+        )
         chunk_ids = await conn.fetch(
             "SELECT id FROM article_chunks WHERE article_id = ANY($1) AND chunk_index < 2",
             [r["id"] for r in article_ids],
@@ -222,7 +265,10 @@ async def part_rows(
                 pass
 
         await measured("BEGIN + COMMIT", empty_transaction)
-        await measured("active model lookup", lambda: conn.fetchrow("SELECT * FROM embedding_models WHERE state = 'active'"))
+        await measured(
+            "active model lookup",
+            lambda: conn.fetchrow("SELECT * FROM embedding_models WHERE state = 'active'"),
+        )
 
         async def tuned(mode: str, folder: str | None) -> None:
             async with conn.transaction():
@@ -238,16 +284,25 @@ async def part_rows(
         for mode in ("force_custom_plan", "force_generic_plan"):
             for folder in (None, FOLDER):
                 label = "no filter" if folder is None else "folder filter (10%)"
-                await measured(f"BEGIN + settings + semantic statement ({mode}, {label}) + COMMIT", lambda m=mode, f=folder: tuned(m, f))
+                await measured(
+                    f"BEGIN + settings + semantic statement ({mode}, {label}) + COMMIT",
+                    lambda m=mode, f=folder: tuned(m, f),
+                )
         planning, execution = [], []
         async with conn.transaction():
             await conn.execute(QUERIES["tune_semantic"], ef)
             for vector in vectors[: len(queries)]:
-                plan = json.loads(await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, vector, depth, None, []))
+                plan = json.loads(
+                    await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, vector, depth, None, [])
+                )
                 planning.append(plan[0]["Planning Time"])
                 execution.append(plan[0]["Execution Time"])
-        rows.append(f"| semantic statement: planning (EXPLAIN ANALYZE) | {statistics.median(planning):.3f} | |")
-        rows.append(f"| semantic statement: execution (EXPLAIN ANALYZE) | {statistics.median(execution):.3f} | |")
+        rows.append(
+            f"| semantic statement: planning (EXPLAIN ANALYZE) | {statistics.median(planning):.3f} | |"
+        )
+        rows.append(
+            f"| semantic statement: execution (EXPLAIN ANALYZE) | {statistics.median(execution):.3f} | |"
+        )
         await measured("passages_shown", lambda: conn.fetch(QUERIES["passages_shown"], chunks))
         await measured("embedding_statuses", lambda: tasks.embedding_statuses(conn, ids, model.id))
     return rows
@@ -270,7 +325,14 @@ async def python_rows(
             await conn.execute(QUERIES["tune_semantic"], str(settings.hnsw_ef_search))
             semantic = await conn.fetch(semantic_sql(model.id, model.dimensions), vector, 60, None, [])
         fulltext = await conn.fetch(
-            QUERIES["fulltext_chunks"], settings.text_search_config, queries[0], settings.bm25_k1, settings.bm25_b, 60, None, []
+            QUERIES["fulltext_chunks"],
+            settings.text_search_config,
+            queries[0],
+            settings.bm25_k1,
+            settings.bm25_b,
+            60,
+            None,
+            [],
         )
         rankings = [ranking("semantic", semantic, 30, 2), ranking("fulltext", fulltext, 30, 2)]
         chosen = fuse(rankings, rrf_k=settings.search_rrf_k, weights={"semantic": 1.0, "fulltext": 1.0})[:10]
@@ -284,13 +346,21 @@ async def python_rows(
             search_hit(c, articles[c.article_id], [(chunks[i], how) for i, how in shown[c.article_id]], {})
             for c in chosen
         ]
-        return SearchResponse(mode="hybrid", searched=["fulltext", "semantic"], fallback=False, model="m", results=hits)
+        return SearchResponse(
+            mode="hybrid", searched=["fulltext", "semantic"], fallback=False, model="m", results=hits
+        )
 
     table = []
     for name, run in [
         ("validate the request", lambda: validated(request)),
-        ("rank passages into articles (both legs)", lambda: [ranking("semantic", semantic, 30, 2), ranking("fulltext", fulltext, 30, 2)]),
-        ("fuse (RRF)", lambda: fuse(rankings, rrf_k=settings.search_rrf_k, weights={"semantic": 1.0, "fulltext": 1.0})),
+        (
+            "rank passages into articles (both legs)",
+            lambda: [ranking("semantic", semantic, 30, 2), ranking("fulltext", fulltext, 30, 2)],
+        ),
+        (
+            "fuse (RRF)",
+            lambda: fuse(rankings, rrf_k=settings.search_rrf_k, weights={"semantic": 1.0, "fulltext": 1.0}),
+        ),
         ("build 10 hits and the response", build),
     ]:
 
@@ -309,7 +379,12 @@ async def bench(args: argparse.Namespace) -> None:
 
 
 async def measure(
-    args: argparse.Namespace, settings: Settings, db: Database, corpus: Corpus, local: EmbeddingProvider, model: ModelRecord
+    args: argparse.Namespace,
+    settings: Settings,
+    db: Database,
+    corpus: Corpus,
+    local: EmbeddingProvider,
+    model: ModelRecord,
 ) -> None:
     dims = len((await local.embed(["probe"])).vectors[0])
     vectors = Vectors(dims)
@@ -319,8 +394,11 @@ async def measure(
     drawn = vectors.draw(len(queries))
     lookup = LookupProvider({q: v.tolist() for q, v in zip(queries, drawn, strict=True)})
     print(f"\n## {len(hashes)} passages, {len(queries)} queries; p50 in ms, query embedding excluded\n")
-    print("Steps of one search (each step's p50; the legs of hybrid overlap):\n")
-    for line in await step_rows(settings, db, lookup, model, queries):
+    services = {"now": SearchService}
+    if args.before:
+        services = {f"at {args.before}": service_at(args.before), **services}
+    print("Steps of one search (each step's p50; the legs of hybrid overlap; – : no such step):\n")
+    for line in await step_rows(settings, db, lookup, model, queries, services):
         print(line)
     print("\nIts parts, one held connection, side by side:\n")
     print("| part | p50 | p95 |")
@@ -340,6 +418,9 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=4000, help="passages to index")
     parser.add_argument("--queries", type=int, default=200, help="queries per measurement")
     parser.add_argument("--data", default=CRANFIELD, help="the Cranfield folder (for text)")
+    parser.add_argument(
+        "--before", help="a git revision whose search service runs beside today's, query by query"
+    )
     parser.add_argument("--database-url", help="an empty database to use (default: a temporary embedded one)")
     anyio.run(bench, parser.parse_args())
 

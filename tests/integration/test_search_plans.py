@@ -109,3 +109,37 @@ async def test_a_filter_narrows_full_text_before_scoring(db: Database) -> None:
     assert "Filter: (ANY (chunk_id = (hashed SubPlan" in shown[scan : scan + 300]
     assert "hashed SubPlan" not in everywhere
     assert "Seq Scan on chunk_postings" not in shown
+
+
+# A search of every folder and tag runs its semantic statement alone: no transaction, no SET.
+async def test_unfiltered_semantic_search_plans_once_for_the_index(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        model = await build(conn)
+        sql = semantic_sql(model.id, DIMS, ef_search=100)
+        vector = "[" + ",".join(["1"] * DIMS) + "]"
+        async with conn.transaction():
+            await conn.execute(f"PREPARE everywhere(vector, int) AS {sql.rstrip(';')}")
+            # the plan PostgreSQL keeps once it plans the statement a single time for every query
+            await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            rows = await conn.fetch(f"EXPLAIN (COSTS OFF) EXECUTE everywhere('{vector}', 20)")
+            await conn.execute("DEALLOCATE everywhere")
+    shown = "\n".join(r[0] for r in rows)
+    assert f"Index Scan using chunk_embeddings_hnsw_{model.id} on chunk_embeddings" in shown
+    # the settings' InitPlan gates the scan: it runs before the index reads a row
+    assert "One-Time Filter: ((InitPlan 1).col1 IS NOT NULL)" in shown
+    assert shown.index("One-Time Filter") < shown.index("Index Scan using chunk_embeddings_hnsw")
+
+
+async def test_unfiltered_semantic_search_carries_its_index_settings(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        model = await build(conn)
+        sql = semantic_sql(model.id, DIMS, ef_search=10)
+        defaults = "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')"
+        before = tuple(await conn.fetchrow(defaults))
+        assert before[1] == "off"
+        rows = await conn.fetch(sql, np.ones(DIMS, dtype=np.float32), 100)
+        after = tuple(await conn.fetchrow(defaults))
+    # an index scan without iterative scans stops at ef_search candidates (10 here, 40 by
+    # default): all 100 come only because the statement turned iterative scans on for itself
+    assert len(rows) == 100
+    assert after == before
