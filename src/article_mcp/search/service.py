@@ -17,7 +17,7 @@ query vectors only, remembered briefly (see query_vectors.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import asyncpg
 import numpy as np
@@ -88,13 +88,19 @@ class SearchService:
         request = validated(request)
         queries = list(dict.fromkeys([request.query, *request.multi_query]))
         depth = max(request.k * DEPTH_PER_RESULT, MIN_DEPTH)
-        # One read of the active model: every part of this search uses it alone.
-        model = await self._models.current()
-        found, notice = await self._vectors_or_notice(model, queries, request.mode)
-        # One connection for the semantic leg and the results, one statement after another (a
-        # pooled connection costs a reset query when it goes back); the full-text leg runs at
-        # the same time on a connection of its own.
+        # The query vectors are made before a connection is held (a provider may take seconds),
+        # for the model the latest search read. Then one read of the active model, on the
+        # connection the semantic leg and the results use one statement after another (a
+        # pooled connection costs a reset query when it goes back): every part of this search
+        # uses that model alone, its own vectors made now if it is another (a switch since).
+        # The full-text leg runs at the same time on a connection of its own.
+        guess = await self._models.last()
+        early = await self._settled(guess, queries, request.mode)
         async with pooled_connection(self._db) as conn:
+            model = await self._models.current(conn)
+            found, notice = (
+                early() if model == guess else await self._vectors_or_notice(model, queries, request.mode)
+            )
             semantic, fulltext = await both(
                 lambda: self._semantic(conn, found, request, depth),
                 lambda: self._fulltext(queries, request, depth) if request.mode != "semantic" else _nothing(),
@@ -115,6 +121,21 @@ class SearchService:
             model=found.model.name if found is not None else None,
             results=results,
         )
+
+    async def _settled(
+        self, model: ModelRecord | None, queries: Sequence[str], mode: str
+    ) -> Callable[[], tuple[QueryVectors | None, str | None]]:
+        """`_vectors_or_notice`, its outcome kept: returned by the call, or raised by it."""
+        try:
+            outcome = await self._vectors_or_notice(model, queries, mode)
+        except (InvalidInputError, UnavailableError) as exc:
+            error = exc
+
+            def fail() -> tuple[QueryVectors | None, str | None]:
+                raise error
+
+            return fail
+        return lambda: outcome
 
     async def _vectors_or_notice(
         self, model: ModelRecord | None, queries: Sequence[str], mode: str
