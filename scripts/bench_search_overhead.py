@@ -10,7 +10,9 @@ come from a lookup table (query embedding excluded). Three tables:
   taken by wrapping the service's own methods, and the statements sent to the server per
   search (every execute, fetch, BEGIN, COMMIT and pool reset counts one); with `--before REV`,
   the service of that git revision (its service.py and service.sql) beside today's, the two
-  taking turns query by query, so that the machine's load weighs on both alike;
+  taking turns query by query, so that the machine's load weighs on both alike; and the CPU
+  time a search costs this process and the server's backends (a mean: the kernel counts the
+  server's in 10 ms ticks), which a busy machine does not inflate as wall time is;
 - **parts**: the database's pieces on one held connection, side by side in one run (a round
   trip, a pool acquire and release, BEGIN/COMMIT, the per-search settings, the semantic
   statement planned each time or once, the result queries), and planning time as EXPLAIN
@@ -21,7 +23,9 @@ come from a lookup table (query embedding excluded). Three tables:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
 import subprocess
 import time
@@ -46,7 +50,13 @@ from article_mcp.queue import tasks
 from article_mcp.search.fusion import fuse
 from article_mcp.search.models import SearchMode, SearchRequest, SearchResponse
 from article_mcp.search.results import ranking, search_hit
-from article_mcp.search.service import QUERIES, SearchService, semantic_sql, validated
+from article_mcp.search.service import (
+    QUERIES,
+    SearchService,
+    semantic_sql,
+    semantic_sql_everywhere,
+    validated,
+)
 from bench_search_latency import (
     CRANFIELD,
     Corpus,
@@ -72,6 +82,8 @@ STEPS = [
     ("statuses", "_statuses"),
 ]
 ROOT = Path(__file__).resolve().parents[1]
+CLIENT_CPU = "CPU here (mean)"
+SERVER_CPU = "CPU in the server (mean)"
 MODES: tuple[SearchMode, ...] = ("semantic", "hybrid", "fulltext")
 FOLDER = "area-3"
 
@@ -104,12 +116,37 @@ class Statements:
             cls.execute, cls._execute = execute, inner  # type: ignore[method-assign]
 
 
-class Steps:
-    """Durations of a service's wrapped coroutine methods and the statements sent, per search."""
+class ServerCpu:
+    """CPU time the database's client backends have used, from /proc (the embedded server runs
+    here). The kernel counts it in ticks of 10 ms: summed over hundreds of searches, the mean
+    per search holds, not a single search's figure."""
 
-    def __init__(self, service: SearchService, statements: Statements) -> None:
+    def __init__(self) -> None:
+        self.pids: list[int] = []
+        self.tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+
+    async def find(self, db: Database) -> None:
+        async with db.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'")
+        self.pids = [r["pid"] for r in rows]
+
+    def used_ms(self) -> float:
+        ticks = 0
+        for pid in self.pids:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks * self.tick_ms
+
+
+class Steps:
+    """Durations of a service's wrapped coroutine methods, the statements sent, and the CPU
+    used by this process and by the server, per search."""
+
+    def __init__(self, service: SearchService, statements: Statements, server: ServerCpu) -> None:
         self.service = service
         self.statements = statements
+        self.server = server
         self.current: dict[str, float] = defaultdict(float)
         self.searches: list[dict[str, float]] = []
         for name, path in STEPS:
@@ -134,10 +171,12 @@ class Steps:
 
     async def search(self, request: SearchRequest) -> None:
         self.current = defaultdict(float)
-        before = self.statements.sent
-        started = time.perf_counter()
+        before, server = self.statements.sent, self.server.used_ms()
+        cpu, started = time.process_time(), time.perf_counter()
         await self.service.search(request)
         self.current["search"] = (time.perf_counter() - started) * 1000
+        self.current[CLIENT_CPU] = (time.process_time() - cpu) * 1000
+        self.current[SERVER_CPU] = self.server.used_ms() - server
         self.current["statements"] = self.statements.sent - before
         self.searches.append(self.current)
 
@@ -145,7 +184,9 @@ class Steps:
         cells = []
         for column in columns:
             values = [s[column] for s in self.searches if column in s]
-            cells.append("–" if not values else _cell(column, statistics.median(values)))
+            # CPU time is a mean (see ServerCpu); durations and counts are medians
+            average = statistics.mean if column in (CLIENT_CPU, SERVER_CPU) else statistics.median
+            cells.append("–" if not values else _cell(column, average(values)))
         return cells
 
 
@@ -195,20 +236,22 @@ async def step_rows(
     services: dict[str, type[SearchService]],
 ) -> list[str]:
     """Each mode's searches through every service, taking turns query by query."""
-    columns = ["search", "statements", *(name for name, _ in STEPS)]
+    columns = ["search", "statements", CLIENT_CPU, SERVER_CPU, *(name for name, _ in STEPS)]
     rows = ["| mode | service | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
-    statements = Statements()
+    statements, server = Statements(), ServerCpu()
     with statements.counting():
         for label, fields in [
             *((mode, {"mode": mode}) for mode in MODES),
             ("hybrid, folder filter (10%)", {"mode": "hybrid", "folder": FOLDER}),
         ]:
             runs = {
-                name: Steps(cls(settings, db, lookup, model), statements) for name, cls in services.items()
+                name: Steps(cls(settings, db, lookup, model), statements, server)
+                for name, cls in services.items()
             }
             for query in queries[:10]:
                 for steps in runs.values():
                     await steps.service.search(SearchRequest(query=query, **fields))
+            await server.find(db)  # the pool's connections, all opened by now
             for turn, query in enumerate(queries):
                 order = list(runs.values())
                 for steps in order if turn % 2 == 0 else reversed(order):
@@ -288,6 +331,18 @@ async def part_rows(
                     f"BEGIN + settings + semantic statement ({mode}, {label}) + COMMIT",
                     lambda m=mode, f=folder: tuned(m, f),
                 )
+        everywhere = semantic_sql_everywhere(model.id, model.dimensions, settings.hnsw_ef_search, depth)
+        await measured(
+            "semantic statement alone, every folder and tag (today's: its settings in it)",
+            lambda: conn.fetch(everywhere, next(it)),
+        )
+        plans = await conn.fetchrow(
+            "SELECT custom_plans, generic_plans FROM pg_prepared_statements WHERE statement = $1", everywhere
+        )
+        rows.append(
+            f"| … of which planned: {plans['custom_plans']} custom, {plans['generic_plans']} generic"
+            " (pg_prepared_statements) | | |"
+        )
         planning, execution = [], []
         async with conn.transaction():
             await conn.execute(QUERIES["tune_semantic"], ef)

@@ -176,9 +176,9 @@ class SearchService:
         limit, ef_search = depth * request.passages, self._settings.hnsw_ef_search
         if not request.folder and not request.tags:
             # every folder and tag: one statement per phrasing, its settings in it
-            everywhere = semantic_sql(found.model.id, found.dimensions, ef_search=ef_search)
+            everywhere = semantic_sql_everywhere(found.model.id, found.dimensions, ef_search, limit)
             return [
-                ranking("semantic", await conn.fetch(everywhere, vector, limit), depth, request.passages)
+                ranking("semantic", await conn.fetch(everywhere, vector), depth, request.passages)
                 for vector in found.vectors
             ]
         sql = semantic_sql(found.model.id, found.dimensions)
@@ -277,23 +277,28 @@ async def _statuses(
     return {article_id: status.status for article_id, status in found.items()}
 
 
-def semantic_sql(model_id: int, dims: int, *, ef_search: int | None = None) -> str:
-    """The semantic query for one model: filtered by folder $3 and tags $4, to run after
-    tune_semantic in its transaction; or, given `ef_search`, for every folder and tag, to run
-    alone, its settings in it (semantic_everywhere in service.sql).
+def semantic_sql(model_id: int, dims: int) -> str:
+    """The semantic query for one model, filtered by folder $3 and tags $4, the $2 nearest: to
+    run after tune_semantic, in its transaction."""
+    return _semantic_template(model_id, dims, QUERIES["semantic_filters"], "$2")
 
-    The model's partial HNSW index is matched only on a literal predicate and cast
-    (service.sql), so the integers are written into the SQL; they come from the model's
-    record and the settings, never from a request, and int() guarantees they are plain integers.
-    """
-    filters = (
-        QUERIES["semantic_filters"]
-        if ef_search is None
-        else QUERIES["semantic_everywhere"].replace("{ef_search}", str(int(ef_search)))
-    )
+
+def semantic_sql_everywhere(model_id: int, dims: int, ef_search: int, limit: int) -> str:
+    """The semantic query for one model over every folder and tag, the `limit` nearest: to run
+    alone, its index settings in it (semantic_everywhere in service.sql)."""
+    settings = QUERIES["semantic_everywhere"].replace("{ef_search}", str(int(ef_search)))
+    return _semantic_template(model_id, dims, settings, str(int(limit)))
+
+
+def _semantic_template(model_id: int, dims: int, filters: str, limit: str) -> str:
+    """semantic_chunks filled in. The model's partial HNSW index is matched only on a literal
+    predicate and cast, so its integers are written into the SQL, as are the settings' and a
+    limit's: they come from the model's record, the settings and a validated request's k and
+    passages, and int() guarantees they are plain integers."""
     return (
         QUERIES["semantic_chunks"]
         .replace("{filters}", filters)
+        .replace("{limit}", limit)
         .replace("{dims}", str(int(dims)))
         .replace("{model_id}", str(int(model_id)))
     )
