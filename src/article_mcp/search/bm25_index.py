@@ -174,24 +174,20 @@ class Bm25Index:
         allowed = self._alive[: self._used]
         if articles is not None:
             allowed = allowed & np.isin(self._article[: self._used], articles)
-        found_slots, found_scores = [], []
-        for term in terms:
-            held = self._postings.get(term.lexeme)
-            if held is None:
-                continue
-            slots, tfs = held
-            df = int(np.count_nonzero(self._alive[slots]))
-            if df == 0:
-                continue
-            keep = allowed[slots]
-            slots, tfs = slots[keep], tfs[keep]
-            weight = term.count * np.log(1 + (live - df + 0.5) / (df + 0.5))
-            norm = k1 * (1 - b + b * self._length[slots] / avgdl)
-            found_slots.append(slots)
-            found_scores.append(weight * tfs / (tfs + norm))
-        if not found_slots:
+        held = [(t.count, self._postings[t.lexeme]) for t in terms if t.lexeme in self._postings]
+        if not held:
             return []
-        return self._best(np.concatenate(found_slots), np.concatenate(found_scores), n)
+        # All the query's postings at once: a few vector operations, however many lexemes.
+        sizes = np.array([len(slots) for _, (slots, _) in held])
+        slots = np.concatenate([slots for _, (slots, _) in held])
+        tfs = np.concatenate([tfs for _, (_, tfs) in held])
+        df = np.add.reduceat(self._alive[slots], np.cumsum(sizes) - sizes, dtype=np.int64)
+        counts = np.array([count for count, _ in held], dtype=np.float64)
+        weights = np.repeat(counts * np.log(1 + (live - df + 0.5) / (df + 0.5)), sizes)
+        keep = allowed[slots]
+        slots, tfs, weights = slots[keep], tfs[keep], weights[keep]
+        norm = k1 * (1 - b + b * self._length[slots] / avgdl)
+        return self._best(slots, weights * tfs / (tfs + norm), n)
 
     def _best(self, slots: Slots, scores: Floats, n: int) -> list[ChunkHit]:
         summed = np.bincount(slots, weights=scores, minlength=self._used)

@@ -16,11 +16,10 @@ import time
 from collections.abc import Sequence
 
 import anyio
-import asyncpg
 import numpy as np
 import structlog
 
-from article_mcp.db.pool import Database, pooled_connection
+from article_mcp.db.pool import Connection, Database, pooled_connection
 from article_mcp.errors import describe
 from article_mcp.passages import changes
 from article_mcp.search.bm25_index import Bm25Index, Term
@@ -74,7 +73,7 @@ class Bm25Mirror:
             seconds=round(time.perf_counter() - started, 2),
         )
 
-    async def catch_up(self, conn: asyncpg.Connection) -> Bm25Index:
+    async def catch_up(self, conn: Connection) -> Bm25Index:
         """Apply what was committed since the last poll; the index, current as of now.
 
         Raises StaleIndexError (and stops being ready) when the log no longer holds every
@@ -97,7 +96,7 @@ class Bm25Mirror:
 
     async def top(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         queries: Sequence[Sequence[Term]],
         n: int,
         *,
