@@ -25,6 +25,8 @@ from article_mcp.search.fusion import ChunkHit
 
 Slots = npt.NDArray[np.int32]
 Floats = npt.NDArray[np.float64]
+# Term frequencies are small integers, exact in float32 (4 bytes a posting, beside the slot's 4).
+Frequencies = npt.NDArray[np.float32]
 
 # Compact when this share of the slots is dead (and at least MIN_DEAD of them).
 DEAD_SHARE = 0.25
@@ -51,7 +53,7 @@ class Bm25Index:
         self._alive = np.zeros(0, dtype=bool)
         self._used = 0
         self._total_length = 0
-        self._postings: dict[str, tuple[Slots, Floats]] = {}
+        self._postings: dict[str, tuple[Slots, Frequencies]] = {}
 
     # -- size -------------------------------------------------------------------------------
 
@@ -87,7 +89,7 @@ class Bm25Index:
                 slots.append(slot)
                 tfs.append(tf)
         for lexeme, (slots, tfs) in grouped.items():
-            self._append(lexeme, np.asarray(slots, dtype=np.int32), np.asarray(tfs, dtype=np.float64))
+            self._append(lexeme, np.asarray(slots, dtype=np.int32), np.asarray(tfs, dtype=np.float32))
         if self._dead > max(self._min_dead, DEAD_SHARE * self._used):
             self._compact()
 
@@ -101,7 +103,7 @@ class Bm25Index:
         """The postings of one lexeme in passages already added (a load)."""
         slot_of = self._slot_of
         slots = np.fromiter((slot_of[c] for c in chunk_ids), dtype=np.int32, count=len(chunk_ids))
-        self._append(lexeme, slots, np.asarray(tfs, dtype=np.float64))
+        self._append(lexeme, slots, np.asarray(tfs, dtype=np.float32))
 
     def _new_slot(self, state: PassageState) -> int:
         if self._used == len(self._chunk):
@@ -129,7 +131,7 @@ class Bm25Index:
             new[: len(old)] = old
             setattr(self, name, new)
 
-    def _append(self, lexeme: str, slots: Slots, tfs: Floats) -> None:
+    def _append(self, lexeme: str, slots: Slots, tfs: Frequencies) -> None:
         held = self._postings.get(lexeme)
         if held is not None:
             slots, tfs = np.concatenate((held[0], slots)), np.concatenate((held[1], tfs))
@@ -185,7 +187,7 @@ class Bm25Index:
         counts = np.array([count for count, _ in held], dtype=np.float64)
         weights = np.repeat(counts * np.log(1 + (live - df + 0.5) / (df + 0.5)), sizes)
         keep = allowed[slots]
-        slots, tfs, weights = slots[keep], tfs[keep], weights[keep]
+        slots, tfs, weights = slots[keep], tfs[keep].astype(np.float64), weights[keep]
         norm = k1 * (1 - b + b * self._length[slots] / avgdl)
         return self._best(slots, weights * tfs / (tfs + norm), n)
 
