@@ -64,6 +64,8 @@ def test_scores_equal_bm25_of_the_live_passages(
 ) -> None:
     index = Bm25Index(min_dead=2)  # so that compaction happens in these small runs
     live: dict[int, PassageState] = {}
+    terms = [Term(w, c) for w, c in Counter(query).items()]
+    allowed = None if articles is None else np.asarray(sorted(articles), dtype=np.int64)
     for batch in batches:
         states = [state(*c) for c in batch]
         index.apply(states)
@@ -72,13 +74,12 @@ def test_scores_equal_bm25_of_the_live_passages(
                 live[s.chunk_id] = s
             else:
                 live.pop(s.chunk_id, None)
-    terms = [Term(w, c) for w, c in Counter(query).items()]
-    allowed = None if articles is None else np.asarray(sorted(articles), dtype=np.int64)
-    got = index.top(terms, n, k1=K1, b=B, articles=allowed)
-    expected = reference(live, terms, n, articles) if live else []
-    assert [(h.chunk_id, round(h.score, 9)) for h in got] == [(c, round(s, 9)) for c, s in expected]
-    assert all(h.article_id == live[h.chunk_id].article_id for h in got)
-    assert index.passages == len(live)
+        # after every batch, so that what an earlier search computed must not outlive a change
+        got = index.top(terms, n, k1=K1, b=B, articles=allowed)
+        expected = reference(live, terms, n, articles) if live else []
+        assert [(h.chunk_id, round(h.score, 9)) for h in got] == [(c, round(s, 9)) for c, s in expected]
+        assert all(h.article_id == live[h.chunk_id].article_id for h in got)
+        assert index.passages == len(live)
 
 
 def test_load_then_changes_equal_changes_alone() -> None:

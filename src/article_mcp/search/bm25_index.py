@@ -31,6 +31,19 @@ Frequencies = npt.NDArray[np.float32]
 # Compact when this share of the slots is dead (and at least MIN_DEAD of them).
 DEAD_SHARE = 0.25
 MIN_DEAD = 1024
+# The most postings whose impacts are kept between writes (8 bytes each): the common words'
+# lists, which every search touches, and room for many more.
+IMPACT_CACHE_POSTINGS = 8_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Impacts:
+    """A lexeme's live postings and their term-frequency parts, for one state of the corpus
+    and one (k1, b)."""
+
+    key: tuple[int, float, float]
+    slots: Slots
+    impacts: Floats
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +67,10 @@ class Bm25Index:
         self._used = 0
         self._total_length = 0
         self._postings: dict[str, tuple[Slots, Frequencies]] = {}
+        # bumped by every change: impacts computed before it are stale
+        self._version = 0
+        self._impact_cache: dict[str, Impacts] = {}
+        self._cached = 0
 
     # -- size -------------------------------------------------------------------------------
 
@@ -78,6 +95,7 @@ class Bm25Index:
 
     def apply(self, states: Iterable[PassageState]) -> None:
         """Make each passage as its state says: (re)written with its postings, or gone."""
+        self._version += 1
         grouped: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
         for state in states:
             self._kill(state.chunk_id)
@@ -95,12 +113,14 @@ class Bm25Index:
 
     def add_passages(self, passages: Iterable[tuple[int, int, int]]) -> None:
         """Passages as (chunk id, article id, length), their postings to follow (a load)."""
+        self._version += 1
         for chunk_id, article_id, length in passages:
             self._kill(chunk_id)
             self._new_slot(PassageState(chunk_id, True, article_id, length))
 
     def add_postings(self, lexeme: str, chunk_ids: Sequence[int], tfs: Sequence[int]) -> None:
         """The postings of one lexeme in passages already added (a load)."""
+        self._version += 1
         slot_of = self._slot_of
         slots = np.fromiter((slot_of[c] for c in chunk_ids), dtype=np.int32, count=len(chunk_ids))
         self._append(lexeme, slots, np.asarray(tfs, dtype=np.float32))
@@ -172,27 +192,50 @@ class Bm25Index:
         live = len(self._slot_of)
         if live == 0 or n <= 0:
             return []
-        avgdl = max(self._total_length, 1) / live
-        allowed = self._alive[: self._used]
-        if articles is not None:
-            allowed = allowed & np.isin(self._article[: self._used], articles)
-        held = [(t.count, self._postings[t.lexeme]) for t in terms if t.lexeme in self._postings]
-        if not held:
+        scored = [(t.count, self._impacts(t.lexeme, k1, b)) for t in terms if t.lexeme in self._postings]
+        scored = [(count, held) for count, held in scored if len(held.slots)]
+        if not scored:
             return []
         # All the query's postings at once: a few vector operations, however many lexemes.
-        sizes = np.array([len(slots) for _, (slots, _) in held])
-        slots = np.concatenate([slots for _, (slots, _) in held])
-        tfs = np.concatenate([tfs for _, (_, tfs) in held])
-        df = np.add.reduceat(self._alive[slots], np.cumsum(sizes) - sizes, dtype=np.int64)
-        counts = np.array([count for count, _ in held], dtype=np.float64)
-        weights = np.repeat(counts * np.log(1 + (live - df + 0.5) / (df + 0.5)), sizes)
-        keep = allowed[slots]
-        slots, tfs, weights = slots[keep], tfs[keep].astype(np.float64), weights[keep]
-        norm = k1 * (1 - b + b * self._length[slots] / avgdl)
-        return self._best(slots, weights * tfs / (tfs + norm), n)
+        sizes = [len(held.slots) for _, held in scored]
+        idf = [
+            count * np.log(1 + (live - size + 0.5) / (size + 0.5))
+            for (count, _), size in zip(scored, sizes, strict=True)
+        ]
+        slots = np.concatenate([held.slots for _, held in scored])
+        scores = np.repeat(idf, sizes) * np.concatenate([held.impacts for _, held in scored])
+        summed: Floats = np.bincount(slots, weights=scores, minlength=self._used).astype(
+            np.float64, copy=False
+        )
+        if articles is not None:
+            # a passage outside the filter's articles never reaches the ranking
+            summed[~np.isin(self._article[: self._used], articles, kind="table")] = 0
+        return self._best(summed, n)
 
-    def _best(self, slots: Slots, scores: Floats, n: int) -> list[ChunkHit]:
-        summed = np.bincount(slots, weights=scores, minlength=self._used)
+    def _impacts(self, lexeme: str, k1: float, b: float) -> Impacts:
+        """The live postings of `lexeme` and the term-frequency part of their BM25 score,
+        tf / (tf + k1 (1 - b + b len / avgdl)): computed once per state of the corpus, since
+        most searches come between writes, not after each."""
+        held = self._impact_cache.get(lexeme)
+        if held is not None and held.key == (self._version, k1, b):
+            return held
+        slots, tfs = self._postings[lexeme]
+        if self._dead:
+            keep = self._alive[slots]
+            slots, tfs = slots[keep], tfs[keep]
+        avgdl = max(self._total_length, 1) / len(self._slot_of)
+        frequencies = tfs.astype(np.float64)
+        impacts = frequencies / (frequencies + k1 * (1 - b + b * self._length[slots] / avgdl))
+        held = Impacts((self._version, k1, b), slots, impacts)
+        if self._cached + len(slots) > IMPACT_CACHE_POSTINGS:
+            self._impact_cache.clear()
+            self._cached = 0
+        self._impact_cache[lexeme] = held
+        self._cached += len(slots)
+        return held
+
+    def _best(self, summed: Floats, n: int) -> list[ChunkHit]:
+        """The `n` passages with the highest sums (zero: not a candidate)."""
         candidates = np.flatnonzero(summed)
         if len(candidates) > n:
             # everything tied with the n-th best comes along, so ties go by passage id
