@@ -85,7 +85,7 @@ def test_scores_equal_bm25_of_the_live_passages(
 def test_load_then_changes_equal_changes_alone() -> None:
     written = [state(1, 1, ["a", "b", "a"]), state(2, 1, ["b", "c"]), state(3, 2, ["c"])]
     loaded = Bm25Index()
-    loaded.add_passages([(1, 1, 3), (2, 1, 2), (3, 2, 1)])
+    loaded.load_passages([1, 2, 3], [1, 1, 2], [3, 2, 1])
     for lexeme, chunk_ids, tfs in [("a", [1], [2]), ("b", [1, 2], [1, 1]), ("c", [2, 3], [1, 1])]:
         loaded.add_postings(lexeme, chunk_ids, tfs)
     applied = Bm25Index()

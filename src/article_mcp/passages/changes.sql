@@ -7,8 +7,8 @@
 SELECT pg_snapshot_xmin(pg_current_snapshot())::text;
 
 -- name: all_passages
--- Every passage: its article and its BM25 length (lexeme occurrences).
-SELECT id, article_id, lexeme_count FROM article_chunks;
+-- Every passage, in id order: its article and its BM25 length (lexeme occurrences).
+SELECT id, article_id, lexeme_count FROM article_chunks ORDER BY id;
 
 -- name: all_postings
 -- Every posting, one row per lexeme, in the primary key's order (a streamed group, no sort).

@@ -71,6 +71,7 @@ class Bm25Index:
         self._version = 0
         self._impact_cache: dict[str, Impacts] = {}
         self._cached = 0
+        self._loading = False
 
     # -- size -------------------------------------------------------------------------------
 
@@ -96,6 +97,7 @@ class Bm25Index:
     def apply(self, states: Iterable[PassageState]) -> None:
         """Make each passage as its state says: (re)written with its postings, or gone."""
         self._version += 1
+        self._loading = False
         grouped: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
         for state in states:
             self._kill(state.chunk_id)
@@ -111,19 +113,30 @@ class Bm25Index:
         if self._dead > max(self._min_dead, DEAD_SHARE * self._used):
             self._compact()
 
-    def add_passages(self, passages: Iterable[tuple[int, int, int]]) -> None:
-        """Passages as (chunk id, article id, length), their postings to follow (a load)."""
+    def load_passages(
+        self, chunk_ids: Sequence[int], article_ids: Sequence[int], lengths: Sequence[int]
+    ) -> None:
+        """Fill an empty index with passages in ascending id order; `add_postings` follows."""
+        assert self._used == 0, "a load fills an empty index"
+        chunk = np.asarray(chunk_ids, dtype=np.int64)
+        assert bool(np.all(np.diff(chunk) > 0)), "passages in ascending id order"
+        self._chunk = chunk
+        self._article = np.asarray(article_ids, dtype=np.int64)
+        self._length = np.asarray(lengths, dtype=np.float64)
+        self._alive = np.ones(len(chunk), dtype=bool)
+        self._used = len(chunk)
+        self._slot_of = dict(zip(chunk.tolist(), range(len(chunk)), strict=True))
+        self._total_length = int(self._length.sum())
+        self._loading = True
         self._version += 1
-        for chunk_id, article_id, length in passages:
-            self._kill(chunk_id)
-            self._new_slot(PassageState(chunk_id, True, article_id, length))
 
     def add_postings(self, lexeme: str, chunk_ids: Sequence[int], tfs: Sequence[int]) -> None:
-        """The postings of one lexeme in passages already added (a load)."""
-        self._version += 1
-        slot_of = self._slot_of
-        slots = np.fromiter((slot_of[c] for c in chunk_ids), dtype=np.int32, count=len(chunk_ids))
+        """The postings of one lexeme, in passages of the load (before any `apply`)."""
+        assert self._loading, "postings are added during a load"
+        # during a load, slots are in passage id order: a binary search finds them all at once
+        slots = np.searchsorted(self._chunk, np.asarray(chunk_ids, dtype=np.int64)).astype(np.int32)
         self._append(lexeme, slots, np.asarray(tfs, dtype=np.float32))
+        self._version += 1
 
     def _new_slot(self, state: PassageState) -> int:
         if self._used == len(self._chunk):

@@ -60,7 +60,12 @@ class Bm25Mirror:
         started = time.perf_counter()
         index = Bm25Index()
         async with pooled_connection(self._db) as conn, changes.snapshot(conn) as snapshot:
-            index.add_passages((r["id"], r["article_id"], r["lexeme_count"]) for r in snapshot.passages)
+            passages = snapshot.passages
+            index.load_passages(
+                [r["id"] for r in passages],
+                [r["article_id"] for r in passages],
+                [r["lexeme_count"] for r in passages],
+            )
             async for row in snapshot.postings:
                 index.add_postings(row["lexeme"], row["chunk_ids"], row["tfs"])
         async with self._lock:
