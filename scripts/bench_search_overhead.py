@@ -248,6 +248,11 @@ async def step_rows(
                 name: Steps(cls(settings, db, lookup, model), statements, server)
                 for name, cls in services.items()
             }
+            for steps in runs.values():
+                # today's full text answers from its in-memory index once that is loaded
+                index = getattr(steps.service, "fulltext_index", None)
+                if index is not None:
+                    await index.load()
             for query in queries[:10]:
                 for steps in runs.values():
                     await steps.service.search(SearchRequest(query=query, **fields))

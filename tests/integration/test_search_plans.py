@@ -11,6 +11,7 @@ import pytest
 from article_mcp.db.pool import Database
 from article_mcp.embeddings.registry import ModelRecord, record_dimensions
 from article_mcp.passages import store as chunk_store
+from article_mcp.passages.changes import QUERIES as CHANGES
 from article_mcp.passages.chunking import Chunk
 from article_mcp.search.service import QUERIES, semantic_sql, semantic_sql_everywhere
 from tests.support.articles_in_folders import add_articles_in_folders
@@ -150,3 +151,24 @@ async def test_unfiltered_semantic_search_carries_its_index_settings(db: Databas
     # default): all 100 come only because the statement turned iterative scans on for itself
     assert len(rows) == 100
     assert after == before
+
+
+# The in-memory index (FULLTEXT_INDEX=memory) reads only what changed since its last poll, and
+# a filter's articles through the folder index.
+async def test_the_memory_index_polls_only_recent_changes(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        await build(conn)
+        horizon = await conn.fetchval(CHANGES["horizon"])
+        polled = await plan(conn, CHANGES["poll"], horizon)
+        states = await plan(conn, CHANGES["passage_states"], [1, 2, 3])
+        await conn.execute(
+            "INSERT INTO articles (slug, title, content, content_hash, folder)"
+            " VALUES ('r1', 'R', '', '', 'rare'), ('r2', 'R', '', '', 'rare/sub'); ANALYZE articles"
+        )
+        terms = await plan(conn, QUERIES["fulltext_terms"], "english", ["shock wave"], "rare", [])
+    assert "Index Scan using passage_changes_xid_idx on passage_changes" in polled
+    assert "Seq Scan on passage_changes " not in polled  # the one-row trimmed table aside
+    assert "Index Scan using chunk_postings_chunk_idx on chunk_postings" in states
+    assert "Seq Scan" not in states
+    assert "Scan on articles_folder_idx" in terms or "Scan using articles_folder_idx" in terms
+    assert "Seq Scan on articles" not in terms

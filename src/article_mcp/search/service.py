@@ -34,8 +34,10 @@ from article_mcp.errors import InvalidInputError, ProviderError, SemanticUnavail
 from article_mcp.passages.tokens import fit_tokens
 from article_mcp.queue import tasks
 from article_mcp.search.active_model import DISABLED, ActiveModels, QueryVectors
+from article_mcp.search.bm25_index import Term
+from article_mcp.search.bm25_mirror import Bm25Mirror, StaleIndexError
 from article_mcp.search.concurrent import both
-from article_mcp.search.fusion import Candidate, Ranking, Vector, diversify, fuse
+from article_mcp.search.fusion import Candidate, ChunkHit, Ranking, Vector, diversify, fuse, rank_articles
 from article_mcp.search.models import Leg, SearchHit, SearchRequest, SearchResponse
 from article_mcp.search.results import ranking, search_hit
 
@@ -65,6 +67,18 @@ class SearchService:
         self._settings = settings
         self._db = db
         self._models = ActiveModels(settings, db, provider, model)
+        self._mirror = Bm25Mirror(db) if settings.fulltext_index == "memory" else None
+
+    @property
+    def fulltext_index(self) -> Bm25Mirror | None:
+        """The in-memory BM25 index (FULLTEXT_INDEX=memory), loaded by `keep_fulltext_current`."""
+        return self._mirror
+
+    async def keep_fulltext_current(self) -> None:
+        """Load the in-memory BM25 index and keep it current, until cancelled (a serving
+        process runs this in the background; full text runs in SQL until it is loaded)."""
+        if self._mirror is not None:
+            await self._mirror.maintain()
 
     async def aclose(self) -> None:
         """Close the providers built for models other than the configured one."""
@@ -191,8 +205,39 @@ class SearchService:
         return rankings
 
     async def _fulltext(self, queries: Sequence[str], request: SearchRequest, depth: int) -> list[Ranking]:
+        n = depth * request.passages
+        found: list[list[ChunkHit]] | None = None
+        if self._mirror is not None and self._mirror.ready:
+            try:
+                found = await self._fulltext_in_memory(self._mirror, queries, request, n)
+            except StaleIndexError as exc:
+                log.info("fulltext_index_stale", reason=str(exc))
+        if found is None:
+            found = await self._fulltext_in_sql(queries, request, n)
+        return [rank_articles("fulltext", hits, depth=depth, passages=request.passages) for hits in found]
+
+    async def _fulltext_in_memory(
+        self, mirror: Bm25Mirror, queries: Sequence[str], request: SearchRequest, n: int
+    ) -> list[list[ChunkHit]]:
         settings = self._settings
-        rankings = []
+        folder = request.folder or None  # the SQL takes NULL for every folder
+        async with pooled_connection(self._db) as conn:
+            row = await conn.fetchrow(
+                QUERIES["fulltext_terms"], settings.text_search_config, list(queries), folder, request.tags
+            )
+            assert row is not None  # an aggregate: always one row
+            terms: list[list[Term]] = [[] for _ in queries]
+            for number, lexeme, count in zip(row["queries"], row["lexemes"], row["counts"], strict=True):
+                terms[number - 1].append(Term(lexeme, count))
+            return await mirror.top(
+                conn, terms, n, k1=settings.bm25_k1, b=settings.bm25_b, articles=row["articles"]
+            )
+
+    async def _fulltext_in_sql(
+        self, queries: Sequence[str], request: SearchRequest, n: int
+    ) -> list[list[ChunkHit]]:
+        settings = self._settings
+        found = []
         async with pooled_connection(self._db, transaction=True) as conn:
             await conn.execute(QUERIES["tune_fulltext"])
             for query in queries:
@@ -202,12 +247,12 @@ class SearchService:
                     query,
                     settings.bm25_k1,
                     settings.bm25_b,
-                    depth * request.passages,
+                    n,
                     request.folder or None,  # the SQL takes NULL for every folder
                     request.tags,
                 )
-                rankings.append(ranking("fulltext", rows, depth, request.passages))
-        return rankings
+                found.append([ChunkHit(r["article_id"], r["chunk_id"], float(r["score"])) for r in rows])
+        return found
 
     # -- fusion and results -----------------------------------------------------------------
 

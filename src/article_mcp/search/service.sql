@@ -52,6 +52,24 @@ FROM top AS t
 JOIN article_chunks AS ch ON ch.id = t.chunk_id
 ORDER BY t.score DESC, t.chunk_id;
 
+-- name: fulltext_terms
+-- For the in-memory index: the distinct lexemes of each query in $2 (full-text configuration
+-- $1) with their repetitions, as parallel arrays (query numbers from 1); and with a filter
+-- (folder $3, tags $4) the articles it lets through, NULL without one.
+SELECT coalesce(array_agg(t.n ORDER BY t.n), '{}') AS queries,
+       coalesce(array_agg(t.lexeme ORDER BY t.n), '{}') AS lexemes,
+       coalesce(array_agg(t.count ORDER BY t.n), '{}') AS counts,
+       CASE WHEN $3::text IS NOT NULL OR cardinality($4::text[]) > 0 THEN ARRAY(
+           SELECT a.id FROM articles AS a
+           WHERE ($3::text IS NULL OR a.folder = $3::text OR starts_with(a.folder, $3::text || '/'))
+             AND a.tags @> $4::text[]
+       ) END AS articles
+FROM (
+    SELECT q.n, l.lexeme, cardinality(l.positions) AS count
+    FROM unnest($2::text[]) WITH ORDINALITY AS q (text, n)
+    CROSS JOIN LATERAL unnest(to_tsvector($1::text::regconfig, q.text)) AS l
+) AS t;
+
 -- name: tune_fulltext
 -- For this transaction: room to add up BM25 scores in memory (common words at 100k passages
 -- give ~80k candidates: with the default 4MB the aggregate spills to disk and takes half
