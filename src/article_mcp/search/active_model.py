@@ -7,8 +7,9 @@ index, so no search mixes two models. The provider of a model other than the con
 is rebuilt from its registry row (registry.settings_for) on first use and kept.
 
 The model each search read is remembered (`last`): the next search makes its query vectors for
-it before holding a connection, then reads the active model on its own connection, and makes
-them again only when that one is another (a switch since; see SearchService.search).
+it before holding a connection, then reads the active model on the connection its statements
+use, and makes them again only when that one is another (a switch since; see
+SearchService.search).
 """
 
 from __future__ import annotations
