@@ -356,6 +356,23 @@ async def test_only_vectors_of_the_active_model_take_part(library: Library) -> N
     assert slugs_of(switched)[0] == library.slugs["Growing tomatoes on a balcony"]
 
 
+async def test_after_a_switch_the_next_search_embeds_its_query_with_the_new_model(library: Library) -> None:
+    query = "quantum chromodynamics of gluons"
+    async with library.db.pool.acquire() as conn:
+        other = await ensure_model(conn, CountingProvider(library.provider), "another-model")
+        await record_dimensions(conn, other, len((await library.provider.embed([query])).vectors[0]))
+    counting = CountingProvider(library.provider)
+    service = SearchService(library.settings, library.db, counting, other)
+    request = SearchRequest(query=query, mode="semantic")
+    assert (await service.search(request)).model == library.model.name
+    assert counting.texts == []  # the active model's own provider embedded the query
+    async with library.db.pool.acquire() as conn:
+        await lifecycle.activate(conn, other, force=True, grace_hours=1)
+    # this search makes its vectors for the model the first one read, then finds another active
+    assert (await service.search(request)).model == "another-model"
+    assert counting.texts == [query]
+
+
 async def test_a_paragraph_long_query_is_embedded_as_far_as_the_window_allows(shared: Library) -> None:
     # a pasted paragraph, far beyond the model's window: semantic search embeds its start and
     # says so; full text scores every word of it

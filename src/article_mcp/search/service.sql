@@ -86,25 +86,43 @@ SELECT set_config('hnsw.ef_search', $1::text, true),
        set_config('plan_cache_mode', 'force_custom_plan', true);
 
 -- name: semantic_chunks
--- The $2 passages nearest to vector $1 by cosine distance among the vectors of one model,
--- folder $3, tags $4; score is cosine similarity. A template: {model_id} and {dims} are
--- integers written in by search.py, because the planner matches the model's partial HNSW
--- index only on its literal predicate and expression. Iterative scans may return neighbours
--- slightly out of order: the outer query sorts them.
+-- The {limit} passages nearest to vector $1 by cosine distance among the vectors of one model,
+-- within {filters}; score is cosine similarity. A template filled in by service.py: with a
+-- filter, {limit} is $2 and {filters} semantic_filters; for every folder and tag, both are
+-- literal (semantic_everywhere). {model_id} and {dims} are integers written in because the
+-- planner matches the model's partial HNSW index only on its literal predicate and expression.
+-- Iterative scans may return neighbours slightly out of order: the outer query sorts them.
 WITH nearest AS MATERIALIZED (
     SELECT c.article_id, c.id AS chunk_id, e.embedding::vector({dims}) <=> $1::vector AS distance
     FROM chunk_embeddings AS e
     JOIN article_chunks AS c ON c.text_hash = e.text_hash
     JOIN articles AS a ON a.id = c.article_id
     WHERE e.model_id = {model_id}
-      AND ($3::text IS NULL OR a.folder = $3::text OR starts_with(a.folder, $3::text || '/'))
-      AND a.tags @> $4::text[]
+      AND {filters}
     ORDER BY e.embedding::vector({dims}) <=> $1::vector
-    LIMIT $2
+    LIMIT {limit}
 )
 SELECT article_id, chunk_id, 1 - distance AS score
 FROM nearest
 ORDER BY distance, chunk_id;
+
+-- name: semantic_filters
+-- The semantic query's filters: folder $3, tags $4. Run after tune_semantic, in its transaction:
+-- a plan made for the actual filters each time.
+($3::text IS NULL OR a.folder = $3::text OR starts_with(a.folder, $3::text || '/'))
+      AND a.tags @> $4::text[]
+
+-- name: semantic_everywhere
+-- In place of the filters, for a search of every folder and tag, which runs alone, in one round
+-- trip: no transaction, no SET. With the limit written in as well, the query vector is its only
+-- parameter and the plan is the same for every query (the index scan), so PostgreSQL plans it
+-- once per connection and keeps it (a parameter as limit would make the plan it keeps look
+-- costlier than one made for the limit, and it would plan every time). The index's
+-- settings are made for this statement alone by an InitPlan that gates the scan: the Result
+-- node's One-Time Filter runs it before the index reads its first row, which is when pgvector
+-- reads hnsw.ef_search ({ef_search}, an integer) and hnsw.iterative_scan. As in tune_semantic.
+(SELECT set_config('hnsw.ef_search', '{ef_search}', true)
+        || set_config('hnsw.iterative_scan', 'relaxed_order', true)) IS NOT NULL
 
 -- name: passages_shown
 -- What a result shows of passages $1 and of their articles, in one round trip.
