@@ -2,7 +2,8 @@
 
 Everything runs through the real code: articles are written by ArticleService (chunking,
 chunk store, queue), embedded with the local model by the worker's code path (`embed_now`),
-and searched by SearchService on a fresh database. Beside ours, a reference BM25 from PyPI
+and searched by SearchService on a fresh database (full text from the in-memory index, the
+default, and once more in SQL: the two must score alike). Beside ours, a reference BM25 from PyPI
 (bm25s, Lucene variant, same k1 and b) given the same tokens: the lexemes PostgreSQL made
 of each passage, passages grouped into documents by their best score as search does.
 
@@ -271,12 +272,17 @@ async def report(
     tune: bool,
 ) -> None:
     service = SearchService(settings, db, provider, model)
+    assert service.fulltext_index is not None, "FULLTEXT_INDEX=memory"
+    await service.fulltext_index.load()
+    in_sql = SearchService(settings.model_copy(update={"fulltext_index": "sql"}), db, provider, model)
     runs: dict[str, Run] = {}
     responses: dict[str, dict[str, SearchResponse]] = {}
     for mode in ("fulltext", "semantic", "hybrid"):
         started = time.perf_counter()
         runs[mode], responses[mode] = await search_all(service, collection.queries, mode, slugs)
         log(f"{mode}: {len(collection.queries)} queries in {time.perf_counter() - started:.1f} s")
+    for mode in ("fulltext", "hybrid"):  # full text in SQL, as before the in-memory index
+        runs[f"{mode} (sql)"], _ = await search_all(in_sql, collection.queries, mode, slugs)
     reference, whole = await reference_runs(settings, db, collection.queries, slugs)
     scores = {mode: evaluate(run, collection.qrels) for mode, run in runs.items()}
     ref = evaluate(reference, collection.qrels)
@@ -289,7 +295,7 @@ async def report(
     )
     print("| run | nDCG@10 | MAP | recall@100 |")
     print("|---|---|---|---|")
-    for mode in ("fulltext", "semantic", "hybrid"):
+    for mode in ("fulltext", "semantic", "hybrid", "fulltext (sql)", "hybrid (sql)"):
         print(row(f"ours: {mode}", scores[mode]))
     print(row("reference BM25 (bm25s), the same passage tokens", ref))
     print(row("reference BM25 (bm25s), whole documents (PostgreSQL lexemes)", whole_ref))

@@ -15,10 +15,14 @@ service a lookup table as provider (the synthetic query vector of each query), "
 gives it the real local model with the query cache off. Recall@10 compares the passages
 the semantic query returns through the index with those an exact scan returns.
 
-In the same run, on the same passages and queries (search_references.py): full text as it
-was before pruning (every posting summed), bm25s and tantivy in-process over the lexemes
-PostgreSQL made; our p50 as a ratio to each, whether our top 10 equals bm25s's, a
-4,000-character query, and at the end how each mode's p50 grows with the corpus.
+Full text runs both ways in the same run: from the in-memory index (FULLTEXT_INDEX=memory,
+the default; its size and load time are printed) and in SQL. Then full text alone, on the
+same passages and queries, beside bm25s and tantivy in-process over the lexemes PostgreSQL
+made (search_references.py): the in-memory p50 as a ratio to each, whether each top 10
+equals bm25s's, a 4,000-character query, and at the end how each p50 grows with the corpus.
+"memory" is what a search pays (the query's lexemes from PostgreSQL, a poll of the change
+log, the scores); "memory, scoring only" is the index's own work, timed as bm25s and tantivy
+are (given the lexemes).
 """
 
 from __future__ import annotations
@@ -39,14 +43,16 @@ import anyio
 import asyncpg
 import numpy as np
 
-from article_mcp.config import Settings
+from article_mcp.config import InstructionPrefixes, Prefix, Settings
 from article_mcp.db.pool import Database
-from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvider
+from article_mcp.embeddings.providers.base import EmbeddingBatch, EmbeddingProvider, Purpose
 from article_mcp.embeddings.registry import ModelRecord, record_dimensions
 from article_mcp.logs import configure_logging
 from article_mcp.passages import store as chunk_store
 from article_mcp.passages.chunking import Chunk
 from article_mcp.passages.tokens import count_tokens
+from article_mcp.search.bm25_index import Term
+from article_mcp.search.bm25_mirror import Bm25Mirror
 from article_mcp.search.models import SearchMode, SearchRequest
 from article_mcp.search.service import (
     DEPTH_PER_RESULT,
@@ -56,7 +62,7 @@ from article_mcp.search.service import (
     semantic_sql,
 )
 from search_bench_setup import CRANFIELD, fresh_bench
-from search_references import EXHAUSTIVE_SQL, PASSAGE_TOKENS, QUERY_TOKENS, Bm25sIndex, TantivyIndex
+from search_references import PASSAGE_TOKENS, QUERY_TOKENS, Bm25sIndex, TantivyIndex
 
 CHUNKS_PER_ARTICLE = 4
 SENTENCES_PER_CHUNK = 6
@@ -113,11 +119,12 @@ class LookupProvider:
     name = "lookup"
     model = "lookup"
     max_batch_size = 64
+    prefixes = InstructionPrefixes(Prefix("", "none"), Prefix("", "none"))
 
     def __init__(self, vectors: dict[str, list[float]]) -> None:
         self._vectors = vectors
 
-    async def embed(self, texts: Sequence[str]) -> EmbeddingBatch:
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose = "query") -> EmbeddingBatch:
         # a text it was not given (a long query cut to the window) gets the first query's vector
         fallback = next(iter(self._vectors.values()))
         return EmbeddingBatch([self._vectors.get(t, fallback) for t in texts])
@@ -210,9 +217,25 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[94]
 
 
+async def loaded_mirror(service: SearchService) -> Bm25Mirror:
+    """The service's in-memory BM25 index, loaded; its size and load time are printed."""
+    mirror = service.fulltext_index
+    assert mirror is not None, "FULLTEXT_INDEX=memory"
+    started = time.perf_counter()
+    await mirror.load()
+    index = mirror.index
+    assert index is not None
+    log(
+        f"in-memory BM25 index: {index.passages} passages, {index.postings} postings,"
+        f" {index.nbytes / 2**20:.1f} MiB of arrays, loaded in {time.perf_counter() - started:.1f} s"
+    )
+    return mirror
+
+
 async def latency_rows(
     service: SearchService,
     queries: Sequence[str],
+    engine: str,
     label: str,
     modes: Sequence[SearchMode],
     p50s: dict[str, float] | None = None,
@@ -227,9 +250,9 @@ async def latency_rows(
                 raise SystemExit(f"fell back: {response.notice}")
 
         p50, p95 = percentiles(await timings(run, queries))
-        rows.append(f"| {mode} | {label} | {p50:.1f} | {p95:.1f} |")
+        rows.append(f"| {mode} | {engine} | {label} | {p50:.1f} | {p95:.1f} |")
         if p50s is not None:
-            p50s[f"{mode}, {label}"] = p50
+            p50s[f"{mode} ({engine}), {label}"] = p50
     return rows
 
 
@@ -313,32 +336,40 @@ async def measure(
         f" HNSW m={settings.hnsw_m} ef_construction={settings.hnsw_ef_construction};"
         f" {len(queries)} queries per row; times in ms\n"
     )
-    print("| mode | query embedding | p50 | p95 |")
-    print("|---|---|---|---|")
+    in_memory = SearchService(settings, db, lookup, model)
+    mirror = await loaded_mirror(in_memory)
+    in_sql = SearchService(settings.model_copy(update={"fulltext_index": "sql"}), db, lookup, model)
+    print("| mode | full text | query embedding | p50 | p95 |")
+    print("|---|---|---|---|---|")
     p50s: dict[str, float] = {}
-    excluded = SearchService(settings, db, lookup, model)
-    for line in await latency_rows(excluded, queries, "excluded", ("fulltext", "semantic", "hybrid"), p50s):
-        print(line)
-    for line in await latency_rows(
-        excluded, queries, "excluded, folder filter (10%)", ("hybrid",), p50s, folder="area-3"
-    ):
-        print(line)
-    for line in await latency_rows(
-        excluded,
-        [long_query] * 20,
-        f"excluded, one {len(long_query)}-character query",
-        ("fulltext", "hybrid"),
-        p50s,
-    ):
-        print(line)
+    for engine, excluded in (("memory", in_memory), ("sql", in_sql)):
+        modes: tuple[SearchMode, ...] = (
+            ("fulltext", "semantic", "hybrid") if engine == "memory" else ("fulltext", "hybrid")
+        )
+        for line in await latency_rows(excluded, queries, engine, "excluded", modes, p50s):
+            print(line)
+        for line in await latency_rows(
+            excluded, queries, engine, "excluded, folder filter (10%)", ("hybrid",), p50s, folder="area-3"
+        ):
+            print(line)
+        for line in await latency_rows(
+            excluded,
+            [long_query] * 20,
+            engine,
+            f"excluded, one {len(long_query)}-character query",
+            ("fulltext", "hybrid"),
+            p50s,
+        ):
+            print(line)
     if args.with_model:
         uncached = settings.model_copy(update={"search_query_cache_size": 0})
         included = SearchService(uncached, db, local, model)
+        await loaded_mirror(included)
         for line in await latency_rows(
-            included, queries, f"included ({local.model}, no cache)", ("semantic", "hybrid")
+            included, queries, "memory", f"included ({local.model}, no cache)", ("semantic", "hybrid")
         ):
             print(line)
-    p50s.update(await reference_rows(settings, db, queries, long_query))
+    p50s.update(await reference_rows(settings, db, mirror, queries, long_query))
     note, rows = await recall_rows(db, model, query_vectors[: len(queries)], (40, 64, 100, 200))
     print(f"\nRecall@10 of the HNSW index against exact search ({len(queries)} queries; {note}):\n")
     print("| hnsw.ef_search | recall@10 | p50 | p95 |")
@@ -349,9 +380,9 @@ async def measure(
 
 
 async def reference_rows(
-    settings: Settings, db: Database, queries: Sequence[str], long_query: str
+    settings: Settings, db: Database, mirror: Bm25Mirror, queries: Sequence[str], long_query: str
 ) -> dict[str, float]:
-    """Full text's SQL beside its exhaustive form, bm25s and tantivy; same passages, same tokens."""
+    """Full text in memory beside its SQL forms, bm25s and tantivy; same passages, same tokens."""
     request = SearchRequest(query="x")
     limit = max(request.k * DEPTH_PER_RESULT, MIN_DEPTH) * request.passages
     config, k1, b = settings.text_search_config, settings.bm25_k1, settings.bm25_b
@@ -363,11 +394,30 @@ async def reference_rows(
         reference, engine = Bm25sIndex(ids, texts, k1, b), TantivyIndex(ids, texts)
         log(f"indexed the passages with bm25s and tantivy in {time.perf_counter() - started:.0f} s")
 
-        async def ours(q: str, folder: str | None = None) -> list[asyncpg.Record]:
-            return await conn.fetch(QUERIES["fulltext_chunks"], config, q, k1, b, limit, folder, [])
+        async def memory(q: str, folder: str | None = None) -> list[tuple[int, float]]:
+            # as the service runs it: the query's lexemes (and a filter's articles), a poll of
+            # the change log, the scores
+            row = await conn.fetchrow(QUERIES["fulltext_terms"], config, [q], folder, [])
+            assert row is not None
+            terms = [Term(lexeme, n) for lexeme, n in zip(row["lexemes"], row["counts"], strict=True)]
+            [hits] = await mirror.top(conn, [terms], limit, k1=k1, b=b, articles=row["articles"])
+            return [(h.chunk_id, h.score) for h in hits]
 
-        async def before(q: str, folder: str | None = None) -> list[asyncpg.Record]:
-            return await conn.fetch(EXHAUSTIVE_SQL, config, q, k1, b, limit, folder, [])
+        index = mirror.index
+        assert index is not None
+        lexemes = {q: await conn.fetchrow(QUERIES["fulltext_terms"], config, [q], None, []) for q in tokens}
+        terms_of = {
+            q: [Term(lexeme, n) for lexeme, n in zip(r["lexemes"], r["counts"], strict=True)]
+            for q, r in lexemes.items()
+            if r is not None
+        }
+
+        async def scoring_only(q: str) -> None:
+            # what bm25s and tantivy are timed on: the query already made into lexemes
+            index.top(terms_of[q], limit, k1=k1, b=b)
+
+        async def in_sql(q: str, folder: str | None = None) -> list[asyncpg.Record]:
+            return await conn.fetch(QUERIES["fulltext_chunks"], config, q, k1, b, limit, folder, [])
 
         async def with_bm25s(q: str) -> None:
             reference.top(tokens[q], limit)
@@ -375,24 +425,27 @@ async def reference_rows(
         async def with_tantivy(q: str) -> None:
             engine.top(tokens[q], limit)
 
-        equal = 0
+        equal = equal_memory = 0
         for q in queries:
-            found = [(r["chunk_id"], r["score"]) for r in (await ours(q))[:10]]
+            found = [(r["chunk_id"], r["score"]) for r in (await in_sql(q))[:10]]
             equal += same_ranking(found, reference.top(tokens[q], 10))
+            equal_memory += same_ranking((await memory(q))[:10], reference.top(tokens[q], 10))
         p50s: dict[str, float] = {}
         long_label = f"one {len(long_query)}-character query"
-        print(f"\nFull text's SQL alone ({limit} passages per query, as the service asks for k=10):\n")
-        print("| full text | queries | p50 | p95 | ours / this |")
+        print(f"\nFull text alone ({limit} passages per query, as the service asks for k=10):\n")
+        print("| full text | queries | p50 | p95 | memory / this |")
         print("|---|---|---|---|---|")
         rows: list[tuple[str, str, Callable[[str], Awaitable[Any]], list[str]]] = [
-            ("ours", "Cranfield", ours, list(queries)),
-            ("before", "Cranfield", before, list(queries)),
+            ("memory", "Cranfield", memory, list(queries)),
+            ("memory, scoring only", "Cranfield", scoring_only, list(queries)),
+            ("sql", "Cranfield", in_sql, list(queries)),
             ("bm25s", "Cranfield", with_bm25s, list(queries)),
             ("tantivy", "Cranfield", with_tantivy, list(queries)),
-            ("ours", "Cranfield, folder filter (10%)", lambda q: ours(q, "area-3"), list(queries)),
-            ("before", "Cranfield, folder filter (10%)", lambda q: before(q, "area-3"), list(queries)),
-            ("ours", long_label, ours, [long_query] * 20),
-            ("before", long_label, before, [long_query] * 20),
+            ("memory", "Cranfield, folder filter (10%)", lambda q: memory(q, "area-3"), list(queries)),
+            ("sql", "Cranfield, folder filter (10%)", lambda q: in_sql(q, "area-3"), list(queries)),
+            ("memory", long_label, memory, [long_query] * 20),
+            ("memory, scoring only", long_label, scoring_only, [long_query] * 20),
+            ("sql", long_label, in_sql, [long_query] * 20),
             ("bm25s", long_label, with_bm25s, [long_query] * 20),
             ("tantivy", long_label, with_tantivy, [long_query] * 20),
         ]
@@ -400,11 +453,11 @@ async def reference_rows(
         for name, label, run, batch in rows:
             p50, p95 = percentiles(await timings(run, batch))
             mine.setdefault(label, p50)
-            p50s[f"fulltext SQL ({name}), {label}"] = p50
+            p50s[f"fulltext alone ({name}), {label}"] = p50
             print(f"| {name} | {label} | {p50:.2f} | {p95:.2f} | {mine[label] / p50:.2f} |")
     print(
-        f"\nOur top 10 equals bm25s's (scores within 1e-5, ties in any order)"
-        f" on {equal} of {len(queries)} queries."
+        f"\nOur top 10 equals bm25s's (scores within 1e-5, ties in any order) on {equal_memory}"
+        f" (memory) and {equal} (SQL) of {len(queries)} queries."
     )
     return p50s
 

@@ -1,7 +1,5 @@
 """What the latency benchmark measures our full text against, in the same run.
 
-- `EXHAUSTIVE_SQL`: full text as it was before this change (filters applied after every
-  candidate was scored), on the same tables: the "before" column.
 - `Bm25sIndex` and `TantivyIndex`: bm25s and tantivy in-process, over the very lexemes
   PostgreSQL made of each passage (so that all three rank the same tokens), k1 1.2, b 0.75.
   bm25s (Lucene variant) is the equality reference; tantivy quantises document lengths, so
@@ -15,50 +13,6 @@ from collections.abc import Sequence
 import bm25s
 import numpy as np
 import tantivy
-
-EXHAUSTIVE_SQL = """
-WITH terms AS (
-    SELECT l.lexeme, cardinality(l.positions) AS qtf
-    FROM unnest(to_tsvector($1::text::regconfig, $2::text)) AS l
-),
-corpus AS (
-    SELECT chunk_count::float8 AS n,
-           greatest(total_length, 1)::float8 / greatest(chunk_count, 1) AS avgdl
-    FROM corpus_stats
-),
-weights AS (
-    SELECT t.lexeme, t.qtf * ln(1 + (c.n - s.df + 0.5) / (s.df::float8 + 0.5)) AS weight
-    FROM terms AS t
-    JOIN lexeme_stats AS s ON s.lexeme = t.lexeme
-    CROSS JOIN corpus AS c
-),
-scored AS (
-    SELECT p.chunk_id,
-           sum(w.weight * p.tf
-               / (p.tf + $3::float8 * (1 - $4::float8 + $4::float8 * p.chunk_length / c.avgdl)))
-               AS score
-    FROM weights AS w
-    JOIN chunk_postings AS p ON p.lexeme = w.lexeme
-    CROSS JOIN corpus AS c
-    GROUP BY p.chunk_id
-),
-top AS (
-    SELECT s.chunk_id, s.score
-    FROM scored AS s
-    WHERE ($6::text IS NULL AND cardinality($7::text[]) = 0)
-       OR EXISTS (
-           SELECT 1 FROM article_chunks AS ch JOIN articles AS a ON a.id = ch.article_id
-           WHERE ch.id = s.chunk_id
-             AND ($6::text IS NULL OR a.folder = $6::text OR starts_with(a.folder, $6::text || '/'))
-             AND a.tags @> $7::text[])
-    ORDER BY s.score DESC, s.chunk_id
-    LIMIT $5
-)
-SELECT ch.article_id, t.chunk_id, t.score
-FROM top AS t
-JOIN article_chunks AS ch ON ch.id = t.chunk_id
-ORDER BY t.score DESC, t.chunk_id;
-"""
 
 # Every passage's lexemes, each as often as it occurs, in passage id order.
 PASSAGE_TOKENS = """

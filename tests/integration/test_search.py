@@ -356,6 +356,23 @@ async def test_only_vectors_of_the_active_model_take_part(library: Library) -> N
     assert slugs_of(switched)[0] == library.slugs["Growing tomatoes on a balcony"]
 
 
+async def test_after_a_switch_the_next_search_embeds_its_query_with_the_new_model(library: Library) -> None:
+    query = "quantum chromodynamics of gluons"
+    async with library.db.pool.acquire() as conn:
+        other = await ensure_model(conn, CountingProvider(library.provider), "another-model")
+        await record_dimensions(conn, other, len((await library.provider.embed([query])).vectors[0]))
+    counting = CountingProvider(library.provider)
+    service = SearchService(library.settings, library.db, counting, other)
+    request = SearchRequest(query=query, mode="semantic")
+    assert (await service.search(request)).model == library.model.name
+    assert counting.texts == []  # the active model's own provider embedded the query
+    async with library.db.pool.acquire() as conn:
+        await lifecycle.activate(conn, other, force=True, grace_hours=1)
+    # this search makes its vectors for the model the first one read, then finds another active
+    assert (await service.search(request)).model == "another-model"
+    assert counting.texts == [query]
+
+
 async def test_a_paragraph_long_query_is_embedded_as_far_as_the_window_allows(shared: Library) -> None:
     # a pasted paragraph, far beyond the model's window: semantic search embeds its start and
     # says so; full text scores every word of it
@@ -368,3 +385,48 @@ async def test_a_paragraph_long_query_is_embedded_as_far_as_the_window_allows(sh
     assert fulltext.notice is None
     short = await shared.search("my sourdough dough is not rising", mode="hybrid")
     assert short.notice is None
+
+
+def summary(response: SearchResponse) -> list[tuple[object, ...]]:
+    """What a response says, scores to 9 places (the two full texts sum in different orders)."""
+    return [
+        (hit.slug, round(hit.score, 9), hit.matched_by, [(p.chunk_index, p.matched_by) for p in hit.passages])
+        for hit in response.results
+    ]
+
+
+@pytest.mark.parametrize(
+    "request_args",
+    [
+        {"query": "replication standby primary", "mode": "fulltext"},
+        {"query": "replication standby primary", "mode": "hybrid", "k": 8},
+        {"query": "bread dough", "mode": "fulltext", "folder": "cooking"},
+        {"query": "a job failed", "mode": "hybrid", "tags": ["runbook"]},
+        {"query": "git commit", "multi_query": ["undo a mistake", "revert"], "passages": 3},
+        {"query": "KX-4471-B scheduler", "mode": "fulltext", "k": 20},
+    ],
+)
+async def test_the_memory_index_answers_as_sql_does(shared: Library, request_args: dict[str, Any]) -> None:
+    in_memory = shared.service()
+    assert in_memory.fulltext_index is not None
+    await in_memory.fulltext_index.load()
+    request = SearchRequest(**request_args)
+    expected = await shared.service(fulltext_index="sql").search(request)
+    assert expected.results
+    assert summary(await in_memory.search(request)) == summary(expected)
+
+
+async def test_the_memory_index_finds_each_write_as_it_commits(library: Library) -> None:
+    service = library.service()
+    assert service.fulltext_index is not None
+    await service.fulltext_index.load()
+    fulltext = SearchRequest(query="herds mara", mode="fulltext")
+    assert await service.search(fulltext) == await library.service(fulltext_index="sql").search(fulltext)
+    created = await library.articles.create("Zebra migration", "Herds of zebra cross the Mara river.")
+    assert slugs_of(await service.search(fulltext)) == ["zebra-migration"]
+    await library.articles.update(created.slug, content="Wildebeest cross the river in July.")
+    assert slugs_of(await service.search(fulltext)) == []
+    wildebeest = SearchRequest(query="wildebeest", mode="fulltext")
+    assert slugs_of(await service.search(wildebeest)) == ["zebra-migration"]
+    await library.articles.delete(created.slug)
+    assert slugs_of(await service.search(wildebeest)) == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from article_mcp.embeddings.providers.ratelimit import Budget, RateLimiter
@@ -137,6 +137,8 @@ def test_no_minute_window_sees_more_tokens_than_the_limit_but_for_calls_over_the
     assert most_in_a_window(sent, costs, 60.0) <= limit + excess + 1e-6
 
 
+# Up to 50,000 bookings per example: more than hypothesis's 200 ms deadline on a busy machine.
+@settings(deadline=None)
 @given(limit=st.integers(min_value=10, max_value=5000))
 def test_waiting_work_gets_at_least_nine_tenths_of_the_limit(limit: int) -> None:
     clock = Clock()

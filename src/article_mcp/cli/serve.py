@@ -62,6 +62,8 @@ async def serve_command(args: argparse.Namespace, ctx: CommandContext) -> int:
             tg.start_soon(server.updates.run)
             # The first query must not wait for the model to load (a local model takes seconds).
             tg.start_soon(runtime.services.search.warm_up)
+            # Full text runs in SQL until the in-memory index is loaded (FULLTEXT_INDEX=memory).
+            tg.start_soon(runtime.services.search.keep_fulltext_current)
             if args.transport == "stdio":
                 tg.start_soon(_on_signal, tg.cancel_scope.cancel)
                 await serve_stdio(server)

@@ -25,6 +25,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 # How DATABASE_URL hands out server connections: for a whole session (PostgreSQL itself, or a
 # pooler in session mode), or per transaction (PgBouncer and most managed poolers).
 PoolMode = Literal["session", "transaction"]
+FulltextIndex = Literal["memory", "sql"]
 
 PositiveInt = Annotated[int, Field(gt=0)]
 # An http(s) URL kept exactly as written (an issuer is compared with `iss` character by character).
@@ -247,6 +248,12 @@ class Settings(BaseSettings):
     )
     bm25_k1: float = Field(1.2, ge=0, description="BM25 term-frequency saturation")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation (0: none, 1: full)")
+    fulltext_index: FulltextIndex = Field(
+        "memory",
+        description="where full text is scored: memory (each serving process holds the postings,"
+        " loaded at start and kept in step with every commit; SQL answers until it is loaded)"
+        " or sql (PostgreSQL sums the postings of each query; no memory held)",
+    )
     # Tuned on Cranfield (BENCHMARKS.md, "Retrieval quality"): 10 beats the customary 60.
     search_rrf_k: PositiveInt = Field(10, description="reciprocal rank fusion constant of hybrid search")
     search_semantic_weight: float = Field(

@@ -5,6 +5,11 @@ keeps using the active model until `embeddings activate` switches it, in any pro
 search reads the active model once and uses only it, its vectors, its dimension and its
 index, so no search mixes two models. The provider of a model other than the configured one
 is rebuilt from its registry row (registry.settings_for) on first use and kept.
+
+The model each search read is remembered (`last`): the next search makes its query vectors for
+it before holding a connection, then reads the active model on the connection its statements
+use, and makes them again only when that one is another (a switch since; see
+SearchService.search).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from article_mcp.config import Settings
-from article_mcp.db.pool import Database, pooled_connection
+from article_mcp.db.pool import Connection, Database, pooled_connection
 from article_mcp.embeddings import registry
 from article_mcp.embeddings.providers import create_provider
 from article_mcp.embeddings.providers.base import EmbeddingProvider
@@ -49,13 +54,23 @@ class ActiveModels:
         self._built: list[EmbeddingProvider] = []
         if self.enabled and provider is not None and model is not None:
             self._embedders[model.id] = self._embedder(provider)
+        self._last: ModelRecord | None = None
+        self._read = False
 
-    async def current(self) -> ModelRecord | None:
-        """The active model (None when semantic search is off or no model is registered)."""
+    async def current(self, conn: Connection | None = None) -> ModelRecord | None:
+        """The active model (None when semantic search is off or no model is registered), read
+        on `conn`, or on a pooled connection of its own; `last` returns it until the next read."""
         if not self.enabled:
             return None
-        async with pooled_connection(self._db) as conn:
-            return await registry.active_model(conn)
+        if conn is None:
+            async with pooled_connection(self._db) as own:
+                return await self.current(own)
+        self._last, self._read = await registry.active_model(conn), True
+        return self._last
+
+    async def last(self) -> ModelRecord | None:
+        """The active model as the latest read found it; read now if none has been made yet."""
+        return self._last if self._read else await self.current()
 
     async def embed(self, model: ModelRecord | None, queries: Sequence[str]) -> QueryVectors:
         """The queries' vectors with `model` (the active one, from `current`).

@@ -52,6 +52,24 @@ FROM top AS t
 JOIN article_chunks AS ch ON ch.id = t.chunk_id
 ORDER BY t.score DESC, t.chunk_id;
 
+-- name: fulltext_terms
+-- For the in-memory index: the distinct lexemes of each query in $2 (full-text configuration
+-- $1) with their repetitions, as parallel arrays (query numbers from 1); and with a filter
+-- (folder $3, tags $4) the articles it lets through, NULL without one.
+SELECT coalesce(array_agg(t.n ORDER BY t.n), '{}') AS queries,
+       coalesce(array_agg(t.lexeme ORDER BY t.n), '{}') AS lexemes,
+       coalesce(array_agg(t.count ORDER BY t.n), '{}') AS counts,
+       CASE WHEN $3::text IS NOT NULL OR cardinality($4::text[]) > 0 THEN ARRAY(
+           SELECT a.id FROM articles AS a
+           WHERE ($3::text IS NULL OR a.folder = $3::text OR starts_with(a.folder, $3::text || '/'))
+             AND a.tags @> $4::text[]
+       ) END AS articles
+FROM (
+    SELECT q.n, l.lexeme, cardinality(l.positions) AS count
+    FROM unnest($2::text[]) WITH ORDINALITY AS q (text, n)
+    CROSS JOIN LATERAL unnest(to_tsvector($1::text::regconfig, q.text)) AS l
+) AS t;
+
 -- name: tune_fulltext
 -- For this transaction: room to add up BM25 scores in memory (common words at 100k passages
 -- give ~80k candidates: with the default 4MB the aggregate spills to disk and takes half
@@ -68,26 +86,45 @@ SELECT set_config('hnsw.ef_search', $1::text, true),
        set_config('plan_cache_mode', 'force_custom_plan', true);
 
 -- name: semantic_chunks
--- The $2 passages nearest to vector $1 by cosine distance among the vectors of one model,
--- folder $3, tags $4; score is cosine similarity. A template: {model_id} and {dims} are
--- integers written in by search.py, because the planner matches the model's partial HNSW
--- index only on its literal predicate and expression (half precision, registry.sql); the
--- distance returned is the full-precision one. Iterative scans, and half precision, may
--- return neighbours slightly out of order: the outer query sorts them.
+-- The {limit} passages nearest to vector $1 by cosine distance among the vectors of one model,
+-- within {filters}; score is cosine similarity. A template filled in by service.py: with a
+-- filter, {limit} is $2 and {filters} semantic_filters; for every folder and tag, both are
+-- literal (semantic_everywhere). {model_id} and {dims} are integers written in because the
+-- planner matches the model's partial HNSW index only on its literal predicate and expression
+-- (half precision, registry.sql); the distance returned is the full-precision one.
+-- Iterative scans, and half precision, may return neighbours slightly out of order: the
+-- outer query sorts them.
 WITH nearest AS MATERIALIZED (
     SELECT c.article_id, c.id AS chunk_id, e.embedding::vector({dims}) <=> $1::vector AS distance
     FROM chunk_embeddings AS e
     JOIN article_chunks AS c ON c.text_hash = e.text_hash
     JOIN articles AS a ON a.id = c.article_id
     WHERE e.model_id = {model_id}
-      AND ($3::text IS NULL OR a.folder = $3::text OR starts_with(a.folder, $3::text || '/'))
-      AND a.tags @> $4::text[]
+      AND {filters}
     ORDER BY e.embedding::halfvec({dims}) <=> $1::vector::halfvec({dims})
-    LIMIT $2
+    LIMIT {limit}
 )
 SELECT article_id, chunk_id, 1 - distance AS score
 FROM nearest
 ORDER BY distance, chunk_id;
+
+-- name: semantic_filters
+-- The semantic query's filters: folder $3, tags $4. Run after tune_semantic, in its transaction:
+-- a plan made for the actual filters each time.
+($3::text IS NULL OR a.folder = $3::text OR starts_with(a.folder, $3::text || '/'))
+      AND a.tags @> $4::text[]
+
+-- name: semantic_everywhere
+-- In place of the filters, for a search of every folder and tag, which runs alone, in one round
+-- trip: no transaction, no SET. With the limit written in as well, the query vector is its only
+-- parameter and the plan is the same for every query (the index scan), so PostgreSQL plans it
+-- once per connection and keeps it (a parameter as limit would make the plan it keeps look
+-- costlier than one made for the limit, and it would plan every time). The index's
+-- settings are made for this statement alone by an InitPlan that gates the scan: the Result
+-- node's One-Time Filter runs it before the index reads its first row, which is when pgvector
+-- reads hnsw.ef_search ({ef_search}, an integer) and hnsw.iterative_scan. As in tune_semantic.
+(SELECT set_config('hnsw.ef_search', '{ef_search}', true)
+        || set_config('hnsw.iterative_scan', 'relaxed_order', true)) IS NOT NULL
 
 -- name: passages_shown
 -- What a result shows of passages $1 and of their articles, in one round trip.

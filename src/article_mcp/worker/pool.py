@@ -35,6 +35,7 @@ from article_mcp.db.pool import CONNECTION_ERRORS, Connection, Database
 from article_mcp.embeddings.providers.base import EmbeddingProvider
 from article_mcp.embeddings.registry import ModelRecord
 from article_mcp.errors import describe
+from article_mcp.passages import changes as passage_changes
 from article_mcp.queue.cleanup import cleanup
 from article_mcp.queue.tasks import (
     EVERYTHING,
@@ -282,7 +283,9 @@ class WorkerPool:
                         retention_days=self.settings.embedding_cleanup_retention_days,
                         max_attempts=max_attempts(self.settings.embedding_max_retries),
                     )
-                log.info("cleanup_done", **asdict(result))
+                    # the passage change log too, for deployments where no server trims it
+                    changes_trimmed = await passage_changes.trim(conn)
+                log.info("cleanup_done", passage_changes=changes_trimmed, **asdict(result))
             except Exception as exc:
                 log.warning("cleanup_failed", error=describe(exc))
             await anyio.sleep(self.settings.embedding_cleanup_interval * 3600)
