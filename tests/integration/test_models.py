@@ -78,7 +78,7 @@ async def test_learning_the_dimension_builds_the_models_hnsw_index(
     assert await db.pool.fetchval("SELECT dimensions FROM embedding_models WHERE id = $1", model.id) == 16
     definition = await index_definition(db, model)
     assert definition is not None
-    assert "hnsw" in definition and "vector(16)" in definition and "vector_cosine_ops" in definition
+    assert "hnsw" in definition and "halfvec(16)" in definition and "halfvec_cosine_ops" in definition
     assert f"model_id = {model.id}" in definition
     assert "m='8'" in definition and "ef_construction='32'" in definition
     # Known already: no second probe.
@@ -99,7 +99,7 @@ async def test_the_index_serves_a_search_with_the_models_cast(
         # The model id is written into the query, as search does: a partial index needs it.
         rows = await conn.fetch(
             f"EXPLAIN SELECT text_hash FROM chunk_embeddings WHERE model_id = {model.id}"
-            " ORDER BY embedding::vector(3) <=> $1 LIMIT 5",
+            " ORDER BY embedding::halfvec(3) <=> $1::vector::halfvec(3) LIMIT 5",
             [1.0, 0.0, 0.0],
         )
     assert hnsw_index_name(model.id) in "\n".join(row[0] for row in rows)

@@ -156,6 +156,15 @@ def test_overlap_must_be_smaller_than_chunk_size(monkeypatch: pytest.MonkeyPatch
         load_settings(_env_file=None)
 
 
+def test_hnsw_ef_construction_must_be_twice_m(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HNSW_M", "24")
+    monkeypatch.setenv("HNSW_EF_CONSTRUCTION", "47")
+    with pytest.raises(ConfigError, match="HNSW_EF_CONSTRUCTION: must be at least twice HNSW_M"):
+        load_settings(_env_file=None)
+    monkeypatch.setenv("HNSW_EF_CONSTRUCTION", "48")
+    assert load_settings(_env_file=None).hnsw_ef_construction == 48
+
+
 def test_settings_repr_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://app:hunter2@db.internal/articles")
     monkeypatch.setenv("AUTH_TOKEN", "a-very-long-secret-token")

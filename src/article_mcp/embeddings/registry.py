@@ -6,8 +6,8 @@ what the vectors mean, so another prefix is another model, never vectors of two 
 index.
 
 Vectors of every model share `chunk_embeddings.embedding` (an untyped `vector`); each model's
-index is on `embedding::vector(<dims>)` WHERE `model_id = <id>`, so searches must use that
-same cast and filter to be served by it.
+index is on `embedding::halfvec(<dims>)` (half precision) WHERE `model_id = <id>`, so
+searches must order by that same cast and filter to be served by it.
 """
 
 from __future__ import annotations

@@ -71,10 +71,12 @@ UPDATE embedding_models SET dimensions = $2 WHERE id = $1 AND dimensions IS NULL
 SELECT to_regclass($1) IS NOT NULL;
 
 -- name: create_hnsw_index
--- The model's partial HNSW index over its vectors cast to its dimension. DDL takes no
--- parameters: {index}, {model_id}, {dims}, {m} and {ef_construction} are put in by registry.py,
--- each an integer it has checked (the name is built from the model id).
+-- The model's partial HNSW index over its vectors cast to half precision at its dimension:
+-- the same recall@10 as full precision, about half the size and faster (BENCHMARKS.md, "HNSW
+-- build parameters"; migration 0012). DDL takes no parameters: {index}, {model_id}, {dims},
+-- {m} and {ef_construction} are put in by registry.py, each an integer it has checked (the
+-- name is built from the model id).
 CREATE INDEX IF NOT EXISTS {index} ON chunk_embeddings
-USING hnsw ((embedding::vector({dims})) vector_cosine_ops)
+USING hnsw ((embedding::halfvec({dims})) halfvec_cosine_ops)
 WITH (m = {m}, ef_construction = {ef_construction})
 WHERE model_id = {model_id};

@@ -90,8 +90,10 @@ SELECT set_config('hnsw.ef_search', $1::text, true),
 -- within {filters}; score is cosine similarity. A template filled in by service.py: with a
 -- filter, {limit} is $2 and {filters} semantic_filters; for every folder and tag, both are
 -- literal (semantic_everywhere). {model_id} and {dims} are integers written in because the
--- planner matches the model's partial HNSW index only on its literal predicate and expression.
--- Iterative scans may return neighbours slightly out of order: the outer query sorts them.
+-- planner matches the model's partial HNSW index only on its literal predicate and expression
+-- (half precision, registry.sql); the distance returned is the full-precision one.
+-- Iterative scans, and half precision, may return neighbours slightly out of order: the
+-- outer query sorts them.
 WITH nearest AS MATERIALIZED (
     SELECT c.article_id, c.id AS chunk_id, e.embedding::vector({dims}) <=> $1::vector AS distance
     FROM chunk_embeddings AS e
@@ -99,7 +101,7 @@ WITH nearest AS MATERIALIZED (
     JOIN articles AS a ON a.id = c.article_id
     WHERE e.model_id = {model_id}
       AND {filters}
-    ORDER BY e.embedding::vector({dims}) <=> $1::vector
+    ORDER BY e.embedding::halfvec({dims}) <=> $1::vector::halfvec({dims})
     LIMIT {limit}
 )
 SELECT article_id, chunk_id, 1 - distance AS score
