@@ -38,10 +38,10 @@ IMPACT_CACHE_POSTINGS = 8_000_000
 
 @dataclass(frozen=True, slots=True)
 class Impacts:
-    """A lexeme's live postings and their term-frequency parts, for one state of the corpus
-    and one (k1, b)."""
+    """A lexeme's live postings and their term-frequency parts, for the corpus as it is and
+    one (k1, b)."""
 
-    key: tuple[int, float, float]
+    key: tuple[float, float]
     slots: Slots
     impacts: Floats
 
@@ -67,8 +67,7 @@ class Bm25Index:
         self._used = 0
         self._total_length = 0
         self._postings: dict[str, tuple[Slots, Frequencies]] = {}
-        # bumped by every change: impacts computed before it are stale
-        self._version = 0
+        # emptied by every change: impacts computed before it are stale
         self._impact_cache: dict[str, Impacts] = {}
         self._cached = 0
         self._loading = False
@@ -96,7 +95,7 @@ class Bm25Index:
 
     def apply(self, states: Iterable[PassageState]) -> None:
         """Make each passage as its state says: (re)written with its postings, or gone."""
-        self._version += 1
+        self._forget_impacts()
         self._loading = False
         grouped: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
         for state in states:
@@ -128,7 +127,7 @@ class Bm25Index:
         self._slot_of = dict(zip(chunk.tolist(), range(len(chunk)), strict=True))
         self._total_length = int(self._length.sum())
         self._loading = True
-        self._version += 1
+        self._forget_impacts()
 
     def add_postings(self, lexeme: str, chunk_ids: Sequence[int], tfs: Sequence[int]) -> None:
         """The postings of one lexeme, in passages of the load (before any `apply`)."""
@@ -136,7 +135,7 @@ class Bm25Index:
         # during a load, slots are in passage id order: a binary search finds them all at once
         slots = np.searchsorted(self._chunk, np.asarray(chunk_ids, dtype=np.int64)).astype(np.int32)
         self._append(lexeme, slots, np.asarray(tfs, dtype=np.float32))
-        self._version += 1
+        self._forget_impacts()
 
     def _new_slot(self, state: PassageState) -> int:
         if self._used == len(self._chunk):
@@ -225,12 +224,16 @@ class Bm25Index:
             summed[~np.isin(self._article[: self._used], articles, kind="table")] = 0
         return self._best(summed, n)
 
+    def _forget_impacts(self) -> None:
+        self._impact_cache.clear()
+        self._cached = 0
+
     def _impacts(self, lexeme: str, k1: float, b: float) -> Impacts:
         """The live postings of `lexeme` and the term-frequency part of their BM25 score,
         tf / (tf + k1 (1 - b + b len / avgdl)): computed once per state of the corpus, since
         most searches come between writes, not after each."""
         held = self._impact_cache.get(lexeme)
-        if held is not None and held.key == (self._version, k1, b):
+        if held is not None and held.key == (k1, b):
             return held
         slots, tfs = self._postings[lexeme]
         if self._dead:
@@ -239,10 +242,9 @@ class Bm25Index:
         avgdl = max(self._total_length, 1) / len(self._slot_of)
         frequencies = tfs.astype(np.float64)
         impacts = frequencies / (frequencies + k1 * (1 - b + b * self._length[slots] / avgdl))
-        held = Impacts((self._version, k1, b), slots, impacts)
+        held = Impacts((k1, b), slots, impacts)
         if self._cached + len(slots) > IMPACT_CACHE_POSTINGS:
-            self._impact_cache.clear()
-            self._cached = 0
+            self._forget_impacts()
         self._impact_cache[lexeme] = held
         self._cached += len(slots)
         return held
